@@ -1,0 +1,850 @@
+"""``nanopy cat``: a drop-in replacement for nanomsg's ``nanocat`` tool.
+
+It accepts nanocat's command line (same options, same abbreviation and clustering rules, same
+mutual exclusions and requirements) and prints received messages in nanocat's five formats
+byte for byte, so scripts written against ``nanocat`` can call ``nanopy cat`` instead.
+
+Behaviour kept from nanocat 1.1.5 on purpose, because scripts may depend on it:
+
+* Without ``--format`` (or a shortcut) nothing is printed for received messages.
+* ``--recv-timeout`` is truncated to whole seconds when it is applied to the socket
+  (``0.5`` means "do not wait at all"); inside the ``--interval`` send/receive loop the
+  millisecond value is used.
+* A receive timeout ends SUB/PULL/REQ/SURVEYOR/PAIR/BUS and REP without ``--data`` quietly with
+  exit status 0, but REP/RESPONDENT with ``--data`` report ``Can't recv: ...`` and exit 3.
+* Runtime failures print ``<what>: <nn_strerror>`` on stderr and exit 3; an unreadable
+  ``--file`` exits 2.
+* ``--`` and a lone ``-`` are skipped, they do not end option parsing.
+
+Deliberate differences: command-line errors print a usage line and exit 2 (nanocat exits 1),
+a negative ``--delay`` is a usage error (nanocat aborts), Ctrl-C exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO, Callable, Dict, List, Sequence, Tuple
+
+__all__ = [
+    "FORMATS",
+    "CatOptions",
+    "CatUsageError",
+    "format_message",
+    "parse_args",
+    "usage_line",
+    "help_text",
+    "run",
+    "main",
+]
+
+PROG = "nanopy cat"
+
+#: Output formats in nanocat's order; ``no`` (the default) prints nothing.
+FORMATS: Tuple[str, ...] = ("no", "raw", "ascii", "quoted", "msgpack", "hex")
+
+
+# --------------------------------------------------------------------------------------------
+# Message formatting
+# --------------------------------------------------------------------------------------------
+
+
+def _is_c_printable(byte: int) -> bool:
+    """``isprint()`` in the C locale: space through tilde."""
+    return 0x20 <= byte <= 0x7E
+
+
+_ASCII_TABLE = bytes(b if _is_c_printable(b) else ord(".") for b in range(256))
+
+
+def _quoted_escape(byte: int) -> bytes:
+    """How the ``quoted`` format writes one byte."""
+    if byte == 0x0A:
+        return b"\\n"
+    if byte == 0x0D:
+        return b"\\r"
+    if byte in (0x5C, 0x22):  # backslash and double quote get a backslash in front
+        return b"\\" + bytes([byte])
+    if _is_c_printable(byte):
+        return bytes([byte])
+    return b"\\x%02x" % byte
+
+
+_QUOTED_TABLE: Tuple[bytes, ...] = tuple(_quoted_escape(b) for b in range(256))
+
+_HEX_TABLE: Tuple[bytes, ...] = tuple(b"\\x%02x" % b for b in range(256))
+
+
+def format_message(data: bytes, fmt: str) -> bytes:
+    """Render one received message the way nanocat prints it.
+
+    Parameters
+    ----------
+    data:
+        The message body.
+    fmt:
+        One of :data:`FORMATS`: ``no`` (nothing), ``raw`` (the bytes as they are, no
+        delimiter), ``ascii`` (non-printable bytes become ``.``, then a newline), ``quoted``
+        (C-like escapes inside double quotes, then a newline), ``msgpack`` (a msgpack ``bin``
+        object: ``c4``/``c5``/``c6`` marker, big-endian length, the bytes) or ``hex`` (every
+        byte as ``\\xNN`` inside double quotes, then a newline).
+
+    Returns
+    -------
+    bytes
+        Exactly what nanocat writes to stdout for this message.
+
+    Raises
+    ------
+    ValueError
+        If ``fmt`` is not a known format.
+    """
+    data = bytes(data)
+    if fmt == "no":
+        return b""
+    if fmt == "raw":
+        return data
+    if fmt == "ascii":
+        return data.translate(_ASCII_TABLE) + b"\n"
+    if fmt == "quoted":
+        return b'"' + b"".join(_QUOTED_TABLE[b] for b in data) + b'"\n'
+    if fmt == "hex":
+        return b'"' + b"".join(_HEX_TABLE[b] for b in data) + b'"\n'
+    if fmt == "msgpack":
+        size = len(data)
+        if size < 0x100:
+            header = b"\xc4" + struct.pack(">B", size)
+        elif size < 0x10000:
+            header = b"\xc5" + struct.pack(">H", size)
+        else:
+            header = b"\xc6" + struct.pack(">I", size & 0xFFFFFFFF)
+        return header + data
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+# Bits an option provides (and that other options may require or conflict with).
+_SOCK = 1
+_WRITEABLE = 2
+_READABLE = 4
+_SOCK_SUB = 8
+_DATA = 16
+_ENDPOINT = 32
+_REQUIRED = _SOCK | _ENDPOINT
+
+# Kinds of option.
+_INCREMENT, _DECREMENT, _HELP, _SET, _ENUM, _STRING, _BLOB, _FLOAT, _APPEND, _APPEND_FMT, _FILE = (
+    range(11)
+)
+_TAKES_ARGUMENT = {_ENUM, _STRING, _BLOB, _FLOAT, _APPEND, _APPEND_FMT, _FILE}
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One command-line option: its names, what it stores, and how it combines with others."""
+
+    long: str
+    short: str | None
+    kind: int
+    dest: str
+    value: object
+    provides: int
+    conflicts: int
+    requires: int
+    group: str
+    metavar: str | None
+    help: str
+
+
+def _socket_option(name: str, provides: int, requires: int) -> _Option:
+    return _Option(
+        name.lower(), None, _SET, "socket_type", name, provides, _SOCK, requires,
+        "Socket types", None, f"use an NN_{name} socket",
+    )
+
+
+_OPTIONS: Tuple[_Option, ...] = (
+    _Option("verbose", "v", _INCREMENT, "verbose", None, 0, 0, 0,
+            "General", None, "more diagnostics (accepted for compatibility)"),
+    _Option("silent", "q", _DECREMENT, "verbose", None, 0, 0, 0,
+            "General", None, "fewer diagnostics (accepted for compatibility)"),
+    _Option("help", "h", _HELP, "", None, 0, 0, 0,
+            "General", None, "show this help and exit"),
+    _socket_option("PUSH", _SOCK | _WRITEABLE, _DATA),
+    _socket_option("PULL", _SOCK | _READABLE, 0),
+    _socket_option("PUB", _SOCK | _WRITEABLE, _DATA),
+    _socket_option("SUB", _SOCK | _READABLE | _SOCK_SUB, 0),
+    _socket_option("REQ", _SOCK | _WRITEABLE | _READABLE, _DATA),
+    _socket_option("REP", _SOCK | _WRITEABLE | _READABLE, 0),
+    _socket_option("SURVEYOR", _SOCK | _WRITEABLE | _READABLE, _DATA),
+    _socket_option("RESPONDENT", _SOCK | _WRITEABLE | _READABLE, 0),
+    _socket_option("BUS", _SOCK | _WRITEABLE | _READABLE, 0),
+    _socket_option("PAIR", _SOCK | _WRITEABLE | _READABLE, 0),
+    _Option("bind", None, _APPEND, "bind", None, _ENDPOINT, 0, 0,
+            "Endpoints and socket options", "ADDR", "bind the socket to ADDR"),
+    _Option("connect", None, _APPEND, "connect", None, _ENDPOINT, 0, 0,
+            "Endpoints and socket options", "ADDR", "connect the socket to ADDR"),
+    _Option("bind-ipc", "X", _APPEND_FMT, "bind", "ipc://{}", _ENDPOINT, 0, 0,
+            "Endpoints and socket options", "PATH", "bind to ipc://PATH"),
+    _Option("connect-ipc", "x", _APPEND_FMT, "connect", "ipc://{}", _ENDPOINT, 0, 0,
+            "Endpoints and socket options", "PATH", "connect to ipc://PATH"),
+    _Option("bind-local", "L", _APPEND_FMT, "bind", "tcp://127.0.0.1:{}", _ENDPOINT, 0, 0,
+            "Endpoints and socket options", "PORT", "bind to tcp://127.0.0.1:PORT"),
+    _Option("connect-local", "l", _APPEND_FMT, "connect", "tcp://127.0.0.1:{}", _ENDPOINT, 0,
+            0, "Endpoints and socket options", "PORT", "connect to tcp://127.0.0.1:PORT"),
+    _Option("recv-timeout", None, _FLOAT, "recv_timeout", None, 0, 0, _READABLE,
+            "Endpoints and socket options", "SEC",
+            "give up waiting for a message after SEC seconds (whole seconds, as nanocat)"),
+    _Option("send-timeout", None, _FLOAT, "send_timeout", None, 0, 0, _WRITEABLE,
+            "Endpoints and socket options", "SEC", "give up sending after SEC seconds"),
+    _Option("socket-name", None, _STRING, "socket_name", None, 0, 0, 0,
+            "Endpoints and socket options", "NAME", "set NN_SOCKET_NAME (used in statistics)"),
+    _Option("subscribe", None, _APPEND, "subscriptions", None, 0, 0, _SOCK_SUB,
+            "SUB options", "PREFIX",
+            "receive only messages starting with PREFIX; may be repeated; without it the "
+            "socket receives everything"),
+    _Option("format", None, _ENUM, "echo_format", FORMATS, 0, 0, _READABLE,
+            "Printing received messages", "FORMAT",
+            "one of " + ", ".join(FORMATS) + " (default: no, print nothing)"),
+    _Option("raw", None, _SET, "echo_format", "raw", 0, 0, _READABLE,
+            "Printing received messages", None, "write each message unchanged, no separator"),
+    _Option("ascii", "A", _SET, "echo_format", "ascii", 0, 0, _READABLE,
+            "Printing received messages", None,
+            "one line per message, non-printable bytes shown as '.'"),
+    _Option("quoted", "Q", _SET, "echo_format", "quoted", 0, 0, _READABLE,
+            "Printing received messages", None,
+            "one double-quoted line per message with C-style escapes"),
+    _Option("msgpack", None, _SET, "echo_format", "msgpack", 0, 0, _READABLE,
+            "Printing received messages", None,
+            "each message as a msgpack binary object, for programs to parse"),
+    _Option("hex", None, _SET, "echo_format", "hex", 0, 0, _READABLE,
+            "Printing received messages", None,
+            "one double-quoted line per message, every byte as \\xNN"),
+    _Option("interval", "i", _FLOAT, "send_interval", None, 0, 0, _WRITEABLE,
+            "Sending", "SEC", "send again every SEC seconds"),
+    _Option("delay", "d", _FLOAT, "send_delay", None, 0, 0, 0,
+            "Sending", "SEC",
+            "wait SEC seconds after connecting before the first send (lets a PUB's "
+            "subscribers connect)"),
+    _Option("data", "D", _BLOB, "data", None, _DATA, _DATA, _WRITEABLE,
+            "Sending", "DATA",
+            "the message to send: PUB, PUSH, PAIR and BUS send it and exit (unless "
+            "--interval), REQ and SURVEYOR send it as the request, REP and RESPONDENT send "
+            "it as the reply to every request"),
+    _Option("file", "F", _FILE, "data", None, _DATA, _DATA, _WRITEABLE,
+            "Sending", "PATH", "like --data, with the contents of PATH ('-' reads stdin)"),
+)
+
+SOCKET_TYPES: Tuple[str, ...] = tuple(
+    str(opt.value) for opt in _OPTIONS if opt.dest == "socket_type"
+)
+
+
+@dataclass
+class CatOptions:
+    """The parsed ``nanopy cat`` command line (defaults are nanocat's)."""
+
+    verbose: int = 0
+    socket_type: str | None = None
+    bind: List[str] = field(default_factory=list)
+    connect: List[str] = field(default_factory=list)
+    send_timeout: float = -1.0
+    recv_timeout: float = -1.0
+    subscriptions: List[bytes] = field(default_factory=list)
+    socket_name: str | None = None
+    send_delay: float = 0.0
+    send_interval: float = -1.0
+    data: bytes | None = None
+    echo_format: str = "no"
+
+
+class CatUsageError(Exception):
+    """The command line is invalid; ``str(err)`` says why, ``exit_code`` is what to exit with."""
+
+    def __init__(self, message: str, exit_code: int = 2, show_usage: bool = True) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.show_usage = show_usage
+
+
+class _HelpRequested(Exception):
+    """``-h``/``--help`` was given."""
+
+
+# strtof() accepts leading blanks, decimal and hexadecimal floats, inf/infinity and nan.
+_DECIMAL_FLOAT = re.compile(
+    r"[ \t\n\v\f\r]*[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)\Z"
+)
+_HEX_FLOAT = re.compile(
+    r"[ \t\n\v\f\r]*([+-]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+    r"(?:[pP][+-]?\d+)?)\Z"
+)
+_SPECIAL_FLOAT = re.compile(
+    r"[ \t\n\v\f\r]*([+-]?)(inf|infinity|nan(?:\([0-9A-Za-z_]*\))?)\Z", re.IGNORECASE
+)
+
+_FLT_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+_INT_MIN = -(2**31)
+_INT_MAX = 2**31 - 1
+
+
+def _to_float32(value: float) -> float:
+    """Round a Python float to the nearest C ``float`` (overflow gives an infinity)."""
+    if math.isnan(value) or math.isinf(value):
+        return value
+    try:
+        return float(struct.unpack("<f", struct.pack("<f", value))[0])
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _parse_c_float(text: str) -> float | None:
+    """Parse ``text`` the way ``strtof`` does when the whole string must be consumed."""
+    if _DECIMAL_FLOAT.match(text):
+        value = float(text.strip(" \t\n\v\f\r"))
+    else:
+        hex_match = _HEX_FLOAT.match(text)
+        special = _SPECIAL_FLOAT.match(text)
+        if hex_match:
+            body = hex_match.group(2)
+            if "p" not in body.lower():
+                body += "p0"
+            value = float.fromhex(hex_match.group(1) + "0x" + body)
+        elif special:
+            word = special.group(2).lower()
+            value = math.nan if word.startswith("nan") else math.inf
+            if special.group(1) == "-":
+                value = -value
+        else:
+            return None
+    return _to_float32(value)
+
+
+def _c_int(value: float) -> int:
+    """C's ``(int)`` of a float on x86-64: truncation; NaN or out of range gives INT_MIN."""
+    if math.isnan(value) or math.isinf(value):
+        return _INT_MIN
+    truncated = int(value)
+    if truncated < _INT_MIN or truncated > _INT_MAX:
+        return _INT_MIN
+    return truncated
+
+
+def _wrap_int32(value: int) -> int:
+    """Two's-complement wrap-around of a C ``int`` multiplication."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def _seconds_to_ms(seconds: float) -> int:
+    """``(int)(seconds * 1000)`` evaluated in C ``float`` arithmetic."""
+    return _c_int(_to_float32(seconds * 1000.0))
+
+
+def _socket_recv_timeout_ms(seconds: float) -> int:
+    """The value nanocat gives NN_RCVTIMEO: whole seconds (truncated) times 1000."""
+    return _wrap_int32(_c_int(seconds) * 1000)
+
+
+def _describe(opt: _Option, spelled: str) -> str:
+    """Name an option the way the user typed it, with its long name when that differs."""
+    if spelled.startswith("--"):
+        return spelled if spelled == "--" + opt.long else f"{spelled} (--{opt.long})"
+    return f"-{opt.short} (--{opt.long})"
+
+
+def _options_with(mask: int) -> List[str]:
+    names: List[str] = []
+    for opt in _OPTIONS:
+        if opt.provides & mask:
+            names.append("--" + opt.long)
+            if opt.short:
+                names.append("-" + opt.short)
+    return names
+
+
+def _read_data_file(path: str) -> bytes:
+    """Contents of ``--file PATH`` (``-`` is stdin)."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise CatUsageError(
+            f"cannot read file '{path}': {exc.strerror or exc}", show_usage=False
+        ) from None
+
+
+class _Parser:
+    """nanocat's command-line grammar, applied to one argument vector."""
+
+    def __init__(self) -> None:
+        self.options = CatOptions()
+        self.mask = 0
+        self.seen: Dict[str, str] = {}  # long name -> how it was spelled
+
+    def parse(self, argv: Sequence[str]) -> CatOptions:
+        args = list(argv)
+        position = 0
+        while position < len(args):
+            arg = args[position]
+            position += 1
+            if arg.startswith("--"):
+                if arg == "--":
+                    continue  # nanocat skips it and keeps parsing options
+                position = self._long(arg, args, position)
+            elif arg.startswith("-"):
+                position = self._short_cluster(arg, args, position)
+            else:
+                raise CatUsageError(f"unexpected argument '{arg}'")
+        self._check_requirements()
+        return self.options
+
+    def _long(self, arg: str, args: List[str], position: int) -> int:
+        name, has_value, value = arg[2:].partition("=")
+        exact = [opt for opt in _OPTIONS if opt.long == name]
+        matches = exact or [opt for opt in _OPTIONS if name and opt.long.startswith(name)]
+        if not matches:
+            raise CatUsageError(f"unknown option '--{name}'")
+        if len(matches) > 1:
+            candidates = ", ".join("--" + opt.long for opt in matches)
+            raise CatUsageError(f"ambiguous option '--{name}' (could be {candidates})")
+        opt = matches[0]
+        spelled = "--" + name
+        self.seen[opt.long] = spelled
+        if opt.kind in _TAKES_ARGUMENT:
+            if not has_value:
+                if position >= len(args):
+                    raise CatUsageError(f"option {_describe(opt, spelled)} needs an argument")
+                value = args[position]
+                position += 1
+            self._apply(opt, spelled, value)
+        else:
+            if has_value:
+                raise CatUsageError(f"option {_describe(opt, spelled)} takes no argument")
+            self._apply(opt, spelled, None)
+        return position
+
+    def _short_cluster(self, arg: str, args: List[str], position: int) -> int:
+        letters = arg[1:]
+        index = 0
+        while index < len(letters):
+            letter = letters[index]
+            index += 1
+            opt = next((o for o in _OPTIONS if o.short == letter), None)
+            if opt is None:
+                raise CatUsageError(f"unknown option '-{letter}'")
+            spelled = "-" + letter
+            self.seen[opt.long] = spelled
+            if opt.kind in _TAKES_ARGUMENT:
+                if index < len(letters):
+                    value = letters[index:]
+                elif position < len(args):
+                    value = args[position]
+                    position += 1
+                else:
+                    raise CatUsageError(f"option {_describe(opt, spelled)} needs an argument")
+                self._apply(opt, spelled, value)
+                break
+            self._apply(opt, spelled, None)
+        return position
+
+    def _apply(self, opt: _Option, spelled: str, value: str | None) -> None:
+        if self.mask & opt.conflicts:
+            others = [
+                _describe(other, self.seen[other.long])
+                for other in _OPTIONS
+                if other is not opt and other.long in self.seen and other.provides & opt.conflicts
+            ]
+            clash = ", ".join(others) if others else "itself (given twice)"
+            raise CatUsageError(f"option {_describe(opt, spelled)} cannot be used with {clash}")
+        self.mask |= opt.provides
+        target = self.options
+        if opt.kind == _HELP:
+            raise _HelpRequested()
+        if opt.kind == _INCREMENT:
+            target.verbose += 1
+        elif opt.kind == _DECREMENT:
+            target.verbose -= 1
+        elif opt.kind == _SET:
+            setattr(target, opt.dest, opt.value)
+        elif opt.kind == _ENUM:
+            assert value is not None
+            if value not in FORMATS:
+                raise CatUsageError(
+                    f"invalid value '{value}' for {_describe(opt, spelled)}; "
+                    f"choose from {', '.join(FORMATS)}"
+                )
+            setattr(target, opt.dest, value)
+        elif opt.kind == _STRING:
+            setattr(target, opt.dest, value)
+        elif opt.kind == _BLOB:
+            assert value is not None
+            target.data = os.fsencode(value)
+        elif opt.kind == _FILE:
+            assert value is not None
+            target.data = _read_data_file(value)
+        elif opt.kind == _FLOAT:
+            assert value is not None
+            number = _parse_c_float(value)
+            if number is None:
+                raise CatUsageError(
+                    f"option {_describe(opt, spelled)} expects a number of seconds, "
+                    f"got '{value}'"
+                )
+            setattr(target, opt.dest, number)
+        elif opt.kind == _APPEND:
+            assert value is not None
+            item: object = os.fsencode(value) if opt.dest == "subscriptions" else value
+            getattr(target, opt.dest).append(item)
+        elif opt.kind == _APPEND_FMT:
+            assert value is not None
+            getattr(target, opt.dest).append(str(opt.value).format(value))
+
+    def _check_requirements(self) -> None:
+        for opt in _OPTIONS:
+            if opt.long in self.seen and opt.requires & self.mask != opt.requires:
+                needed = ", ".join(_options_with(opt.requires & ~self.mask))
+                raise CatUsageError(
+                    f"option {_describe(opt, self.seen[opt.long])} needs one of: {needed}"
+                )
+        missing = _REQUIRED & ~self.mask
+        if missing:
+            needed = ", ".join(_options_with(missing))
+            raise CatUsageError(f"one of these options is required: {needed}")
+        if self.options.send_delay < 0:
+            raise CatUsageError("--delay cannot be negative")
+
+
+def parse_args(argv: Sequence[str]) -> CatOptions:
+    """Parse a nanocat command line (without the program name).
+
+    Raises
+    ------
+    CatUsageError
+        For anything nanocat rejects, and for a negative ``--delay``.
+    _HelpRequested
+        When ``-h``/``--help`` is met (before any later argument is looked at).
+    """
+    return _Parser().parse(argv)
+
+
+def usage_line(prog: str = PROG) -> str:
+    """The one-line synopsis, built from the option table like nanocat's."""
+    required = "|".join("--" + opt.long for opt in _OPTIONS if opt.provides & _REQUIRED)
+    flags = "".join(
+        opt.short for opt in _OPTIONS
+        if opt.short and opt.kind not in _TAKES_ARGUMENT and not opt.provides & _REQUIRED
+    )
+    with_args = " ".join(
+        f"[-{opt.short} {opt.metavar}]" for opt in _OPTIONS
+        if opt.short and opt.kind in _TAKES_ARGUMENT and opt.metavar
+        and not opt.provides & _REQUIRED
+    )
+    return f"{prog} {{{required}}} [-{flags}] {with_args} [options]"
+
+
+def help_text(prog: str = PROG) -> str:
+    """The full ``--help`` text."""
+    lines = [
+        f"usage: {usage_line(prog)}",
+        "",
+        "Open one nanomsg socket, bind and/or connect it, then send and/or print messages",
+        "(a nanocat-compatible tool built on nanopy).",
+    ]
+    group = None
+    for opt in _OPTIONS:
+        if opt.group != group:
+            group = opt.group
+            lines += ["", f"{group}:"]
+        names = "  --" + opt.long + (f", -{opt.short}" if opt.short else "")
+        if opt.kind in _TAKES_ARGUMENT:
+            names += " " + (opt.metavar or "ARG")
+        words = opt.help.split()
+        text_lines: List[str] = []
+        current = ""
+        for word in words:
+            if current and len(current) + 1 + len(word) > 54:
+                text_lines.append(current)
+                current = word
+            else:
+                current = f"{current} {word}" if current else word
+        text_lines.append(current)
+        if len(names) < 25:
+            lines.append(names.ljust(26) + text_lines[0])
+            rest = text_lines[1:]
+        else:
+            lines.append(names)
+            rest = text_lines
+        lines += [" " * 26 + text for text in rest]
+    lines += [
+        "",
+        "Exit status: 0 when done (a receive timeout ends receiving normally), 2 for a bad",
+        "command line or unreadable --file, 3 when a socket call fails.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+class _SocketFailure(Exception):
+    """A socket call failed in a way nanocat treats as fatal (exit status 3)."""
+
+    def __init__(self, what: str, message: str) -> None:
+        super().__init__(f"{what}: {message}")
+
+
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
+def _sleep_ms(milliseconds: int) -> None:
+    if milliseconds > 0:
+        time.sleep(milliseconds / 1000.0)
+
+
+class _CatSession:
+    """One socket and the send/receive loops nanocat runs on it."""
+
+    def __init__(self, options: CatOptions, out: IO[bytes], err: IO[str]) -> None:
+        import nanopy
+
+        self.nn = nanopy
+        self.options = options
+        self.out = out
+        self.err = err
+        self.sock: int | None = None
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _call(self, what: str, func: Callable[..., object], *args: object) -> object:
+        try:
+            return func(*args)
+        except self.nn.NNError as exc:
+            raise _SocketFailure(what, self.nn.nn_strerror(exc.errno)) from None
+
+    def _set_recv_timeout(self, milliseconds: int) -> None:
+        nn = self.nn
+        self._call("Can't set recv timeout", nn.nn_setsockopt, self.sock, nn.NN_SOL_SOCKET,
+                   nn.NN_RCVTIMEO, milliseconds if milliseconds >= 0 else -1)
+
+    def _print(self, data: bytes) -> None:
+        text = format_message(data, self.options.echo_format)
+        if text:
+            self.out.write(text)
+            self.out.flush()
+
+    def _send(self) -> None:
+        """Send the --data/--file payload once; EAGAIN is reported and tolerated."""
+        nn = self.nn
+        try:
+            nn.nn_send(self.sock, self.options.data or b"")
+        except nn.NNError as exc:
+            if exc.errno == nn.EAGAIN:
+                self.err.write("Message not sent (EAGAIN)\n")
+                self.err.flush()
+                return
+            raise _SocketFailure("Can't send", nn.nn_strerror(exc.errno)) from None
+
+    def _recv(self) -> Tuple[bytes | None, int]:
+        """Receive one message: ``(data, 0)`` or ``(None, errno)`` for EAGAIN/ETIMEDOUT/EFSM."""
+        nn = self.nn
+        try:
+            return nn.nn_recv(self.sock), 0
+        except nn.NNError as exc:
+            if exc.errno in (nn.EAGAIN, nn.ETIMEDOUT, nn.EFSM):
+                return None, exc.errno
+            raise _SocketFailure("Can't recv", nn.nn_strerror(exc.errno)) from None
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        nn = self.nn
+        options = self.options
+        protocol = getattr(nn, "NN_" + str(options.socket_type))
+        self.sock = int(self._call("Can't create socket", nn.nn_socket, nn.AF_SP, protocol))
+        if options.send_timeout >= 0:
+            self._call("Can't set send timeout", nn.nn_setsockopt, self.sock, nn.NN_SOL_SOCKET,
+                       nn.NN_SNDTIMEO, max(_seconds_to_ms(options.send_timeout), -1))
+        if options.recv_timeout >= 0:
+            self._set_recv_timeout(_socket_recv_timeout_ms(options.recv_timeout))
+        if options.socket_name is not None:
+            self._call("Can't set socket name", nn.nn_setsockopt, self.sock, nn.NN_SOL_SOCKET,
+                       nn.NN_SOCKET_NAME, options.socket_name)
+        if options.socket_type == "SUB":
+            for prefix in options.subscriptions or [b""]:
+                self._call("Can't subscribe", nn.nn_setsockopt, self.sock, nn.NN_SUB,
+                           nn.NN_SUB_SUBSCRIBE, prefix)
+        for address in options.bind:
+            self._call("Can't bind", nn.nn_bind, self.sock, address)
+        for address in options.connect:
+            self._call("Can't connect", nn.nn_connect, self.sock, address)
+
+    def close(self, linger_ms: int | None = None) -> None:
+        if self.sock is None:
+            return
+        nn = self.nn
+        sock, self.sock = self.sock, None
+        try:
+            if linger_ms is not None:
+                nn.nn_setsockopt(sock, nn.NN_SOL_SOCKET, nn.NN_LINGER, linger_ms)
+            nn.nn_close(sock)
+        except nn.NNError:
+            pass
+
+    # -- loops ---------------------------------------------------------------------------
+
+    def send_loop(self) -> None:
+        """PUB/PUSH: send once, or every --interval forever."""
+        interval = _seconds_to_ms(self.options.send_interval)
+        while True:
+            started = _now_ms()
+            self._send()
+            if interval < 0:
+                return
+            _sleep_ms(started + interval - _now_ms())
+
+    def recv_loop(self) -> None:
+        """Print messages until a timeout or a state error says no more can come."""
+        nn = self.nn
+        while True:
+            data, errnum = self._recv()
+            if data is None:
+                if errnum == nn.EAGAIN:
+                    continue
+                return
+            self._print(data)
+
+    def send_recv_loop(self) -> None:
+        """REQ/SURVEYOR (and PAIR/BUS with data): send, print replies, resend every interval."""
+        nn = self.nn
+        interval = _seconds_to_ms(self.options.send_interval)
+        recv_timeout = _seconds_to_ms(self.options.recv_timeout)
+        while True:
+            started = _now_ms()
+            self._send()
+            if self.options.send_interval < 0:
+                self.recv_loop()
+                return
+            while True:
+                wait = started + interval - _now_ms()
+                if wait <= 0:
+                    break
+                if 0 <= recv_timeout < wait:
+                    wait = recv_timeout
+                self._set_recv_timeout(wait)
+                data, errnum = self._recv()
+                if data is None:
+                    if errnum != nn.EAGAIN:
+                        _sleep_ms(started + interval - _now_ms())
+                    continue
+                self._print(data)
+
+    def reply_loop(self) -> None:
+        """REP/RESPONDENT with data: print each request and answer it with the data."""
+        nn = self.nn
+        while True:
+            try:
+                data = nn.nn_recv(self.sock)
+            except nn.NNError as exc:
+                if exc.errno == nn.EAGAIN:
+                    continue
+                raise _SocketFailure("Can't recv", nn.nn_strerror(exc.errno)) from None
+            self._print(data)
+            self._send()
+
+    def run(self) -> None:
+        options = self.options
+        _sleep_ms(_seconds_to_ms(options.send_delay))
+        kind = options.socket_type
+        if kind in ("PUB", "PUSH"):
+            self.send_loop()
+        elif kind in ("SUB", "PULL"):
+            self.recv_loop()
+        elif kind in ("BUS", "PAIR"):
+            if options.data is not None:
+                self.send_recv_loop()
+            else:
+                self.recv_loop()
+        elif kind in ("REQ", "SURVEYOR"):
+            self.send_recv_loop()
+        elif kind in ("REP", "RESPONDENT"):
+            if options.data is not None:
+                self.reply_loop()
+            else:
+                self.recv_loop()
+
+
+def run(options: CatOptions, out: IO[bytes] | None = None,
+        err: IO[str] | None = None) -> int:
+    """Open the socket described by ``options`` and run nanocat's loop for its type.
+
+    Returns
+    -------
+    int
+        0 on normal completion, 3 when a socket call fails (the reason is written to ``err``
+        as ``<what>: <nn_strerror>``), 130 on Ctrl-C.
+    """
+    out = out if out is not None else sys.stdout.buffer
+    err = err if err is not None else sys.stderr
+    session = _CatSession(options, out, err)
+    try:
+        session.open()
+        session.run()
+    except _SocketFailure as exc:
+        session.close()
+        err.write(f"{exc}\n")
+        err.flush()
+        return 3
+    except KeyboardInterrupt:
+        session.close(linger_ms=0)
+        return 130
+    session.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Entry point of ``nanopy cat``: parse ``argv`` (without the program name) and run.
+
+    Returns the process exit status: 0 success, 2 bad command line or unreadable ``--file``,
+    3 socket failure, 130 interrupted, 141 stdout closed early.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        options = parse_args(args)
+    except _HelpRequested:
+        sys.stdout.write(help_text(prog))
+        sys.stdout.flush()
+        return 0
+    except CatUsageError as exc:
+        if exc.show_usage:
+            sys.stderr.write(f"usage: {usage_line(prog)}\n")
+        sys.stderr.write(f"{prog}: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    try:
+        return run(options)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): leave quietly like a process killed by SIGPIPE.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
