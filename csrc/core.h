@@ -1,0 +1,126 @@
+/*
+ * core.h - the C core's public interface, used by the Cython module (_core.pyx).
+ *
+ * The functions mirror nanomsg's nn_* calls, but report errors as a negative errno in the
+ * return value instead of through the thread's errno, so the caller never races on it.
+ * No function here touches Python; blocking functions may be called without the GIL.
+ */
+#ifndef NP_CORE_H
+#define NP_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+
+/* nanomsg's own error numbers (above NN_HAUSNUMERO, as in nn.h). */
+#define NP_HAUSNUMERO 156384712
+#define NP_ETERM (NP_HAUSNUMERO + 53)
+#define NP_EFSM (NP_HAUSNUMERO + 54)
+
+#define NP_AF_SP 1
+#define NP_AF_SP_RAW 2
+
+#define NP_PAIR 16
+#define NP_PUB 32
+#define NP_SUB 33
+#define NP_REQ 48
+#define NP_REP 49
+#define NP_PUSH 80
+#define NP_PULL 81
+#define NP_SURVEYOR 98
+#define NP_RESPONDENT 99
+#define NP_BUS 112
+
+#define NP_SOL_SOCKET 0
+#define NP_INPROC (-1)
+#define NP_IPC (-2)
+#define NP_TCP (-3)
+#define NP_WS (-4)
+
+enum {
+    NP_LINGER = 1, NP_SNDBUF, NP_RCVBUF, NP_SNDTIMEO, NP_RCVTIMEO, NP_RECONNECT_IVL,
+    NP_RECONNECT_IVL_MAX, NP_SNDPRIO, NP_RCVPRIO, NP_SNDFD, NP_RCVFD, NP_DOMAIN, NP_PROTOCOL,
+    NP_IPV4ONLY, NP_SOCKET_NAME, NP_RCVMAXSIZE, NP_MAXTTL
+};
+#define NP_SUB_SUBSCRIBE 1
+#define NP_SUB_UNSUBSCRIBE 2
+#define NP_REQ_RESEND_IVL 1
+#define NP_SURVEYOR_DEADLINE 1
+#define NP_TCP_NODELAY 1
+
+#define NP_DONTWAIT 1
+#define NP_POLLIN 1
+#define NP_POLLOUT 2
+
+#define NP_MAX_SOCKETS 512
+#define NP_SOCKADDR_MAX 128
+#define NP_SOCKET_NAME_MAX 63
+
+/* Statistic ids (nanomsg's NN_STAT_*). */
+#define NP_STAT_ESTABLISHED_CONNECTIONS 101
+#define NP_STAT_ACCEPTED_CONNECTIONS 102
+#define NP_STAT_DROPPED_CONNECTIONS 103
+#define NP_STAT_BROKEN_CONNECTIONS 104
+#define NP_STAT_CONNECT_ERRORS 105
+#define NP_STAT_BIND_ERRORS 106
+#define NP_STAT_ACCEPT_ERRORS 107
+#define NP_STAT_CURRENT_CONNECTIONS 201
+#define NP_STAT_INPROGRESS_CONNECTIONS 202
+#define NP_STAT_CURRENT_EP_ERRORS 203
+#define NP_STAT_MESSAGES_SENT 301
+#define NP_STAT_MESSAGES_RECEIVED 302
+#define NP_STAT_BYTES_SENT 303
+#define NP_STAT_BYTES_RECEIVED 304
+#define NP_STAT_CURRENT_SND_PRIORITY 401
+
+/* A deadline value meaning "not computed yet": set by the first wait of a call. */
+#define NP_DEADLINE_UNSET INT64_MIN
+
+typedef struct np_msg np_msg;
+
+/* One part of a gathered send. */
+typedef struct np_iov {
+    const void *base;
+    size_t len;
+} np_iov;
+
+int np_socket(int domain, int protocol);
+int np_close(int s);
+int np_setsockopt(int s, int level, int option, const void *val, size_t len);
+int np_getsockopt(int s, int level, int option, void *val, size_t *len);
+int np_bind(int s, const char *addr);
+int np_connect(int s, const char *addr);
+int np_shutdown(int s, int eid);
+
+/*
+ * Send the concatenation of iov[0..n) as one message, with an optional SP header (raw
+ * sockets). Returns the body size or -errno. -EINTR means a signal arrived while waiting:
+ * the caller checks for Python signals and calls again with the same *deadline.
+ */
+int np_send(int s, const np_iov *iov, int n, const void *hdr, size_t hdr_len, int has_hdr,
+            int flags, int64_t *deadline);
+/* Receive one message; on success *out owns it (free with np_msg_free). */
+int np_recv(int s, np_msg **out, int flags, int64_t *deadline);
+
+/* Several messages in one call: used by send_many/recv_many to amortise per-call costs. */
+int np_send_batch(int s, const np_iov *msgs, int n, int flags, int64_t *deadline, int *sent);
+int np_recv_batch(int s, np_msg **out, int max, int flags, int64_t *deadline);
+
+/* nn_poll: fds[i] = socket, events[i] in/out; fills revents. Returns count or -errno. */
+int np_poll(const int *socks, const short *events, short *revents, int n, int timeout_ms);
+
+/* Accessors for a received message. */
+const uint8_t *np_msg_body(const np_msg *m);
+size_t np_msg_body_len(const np_msg *m);
+const uint8_t *np_msg_hdr(const np_msg *m);
+size_t np_msg_hdr_len(const np_msg *m);
+void np_msg_free(np_msg *m);
+
+int np_device(int s1, int s2);
+void np_term(void);
+int np_is_terminated(void);
+int np_get_statistic(int s, int stat, uint64_t *value);
+/* Reconnect-and-retry helpers for tests: number of live pipes of a socket. */
+int np_pipe_count(int s);
+
+#endif

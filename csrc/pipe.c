@@ -1,0 +1,197 @@
+/*
+ * pipe.c - pipes: one connection between two SP sockets, whatever carries it.
+ *
+ * Outbound messages go into `outq`: for tcp/ipc the pipe's own ring, drained by the I/O
+ * thread; for inproc the peer's inbound ring, so the message is handed over by reference.
+ */
+#include "sock.h"
+#include "transports/stream.h"
+
+#include <stdlib.h>
+
+#define NP_PIPE_RING_SLOTS 4096
+
+np_pipe *np_pipe_new(np_sock *s, np_ep *ep, int transport)
+{
+    np_pipe *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    if (np_ring_init(&p->inq, NP_PIPE_RING_SLOTS) != 0) {
+        free(p);
+        return NULL;
+    }
+    if (transport != NP_INPROC && np_ring_init(&p->own_outq, NP_PIPE_RING_SLOTS) != 0) {
+        np_ring_fini(&p->inq);
+        free(p);
+        return NULL;
+    }
+    atomic_init(&p->refs, 1);
+    atomic_init(&p->dead, 0);
+    atomic_init(&p->write_scheduled, 0);
+    atomic_init(&p->read_stalled, 0);
+    p->sock = s;
+    np_sock_ref(s);
+    p->ep = ep;
+    p->transport = transport;
+    p->outq = transport == NP_INPROC ? NULL : &p->own_outq;
+    pthread_mutex_lock(&s->lock);
+    p->sndprio = ep ? ep->sndprio : s->sndprio;
+    p->rcvprio = ep ? ep->rcvprio : s->rcvprio;
+    p->out_limit = (size_t)s->sndbuf;
+    p->in_limit = (size_t)s->rcvbuf;
+    pthread_mutex_unlock(&s->lock);
+    return p;
+}
+
+static void drain_ring(np_ring *r)
+{
+    if (!r->slots)
+        return;
+    np_msg *m;
+    while ((m = np_ring_peek(r)) != NULL) {
+        np_ring_pop(r, np_msg_wire_len(m));
+        np_msg_free(m);
+    }
+    np_ring_fini(r);
+}
+
+void np_pipe_unref(np_pipe *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    drain_ring(&p->inq);
+    drain_ring(&p->own_outq);
+    np_sock_unref(p->sock);
+    free(p);
+}
+
+static int pipes_append(np_sock *s, np_pipe *p)
+{
+    if (s->npipes == s->cap_pipes) {
+        int cap = s->cap_pipes ? s->cap_pipes * 2 : 8;
+        np_pipe **n = realloc(s->pipes, (size_t)cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        s->pipes = n;
+        s->cap_pipes = cap;
+    }
+    s->pipes[s->npipes++] = p;
+    return 0;
+}
+
+/* Drop p from the socket's array (sock->lock held); the array's reference goes with it. */
+static void pipes_remove(np_sock *s, np_pipe *p)
+{
+    for (int i = 0; i < s->npipes; i++) {
+        if (s->pipes[i] == p) {
+            s->pipes[i] = s->pipes[--s->npipes];
+            np_pipe_unref(p);
+            return;
+        }
+    }
+}
+
+int np_pipe_attach(np_pipe *p)
+{
+    np_sock *s = p->sock;
+    pthread_mutex_lock(&s->lock);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->lock);
+        return -EBADF;
+    }
+    p->id = s->next_pipe_id++ & 0x7fffffffu;
+    if (s->ops->pipe_add(s, p) != 0) {
+        pthread_mutex_unlock(&s->lock);
+        return -EISCONN;
+    }
+    if (pipes_append(s, p) != 0) {
+        s->ops->pipe_rm(s, p);
+        pthread_mutex_unlock(&s->lock);
+        return -ENOMEM;
+    }
+    atomic_fetch_add(&p->refs, 1);
+    np_sock_update_ready(s);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+void np_pipe_detach(np_pipe *p, int broken)
+{
+    np_sock *s = p->sock;
+    pthread_mutex_lock(&s->lock);
+    if (atomic_exchange(&p->dead, 1)) {
+        /* Already dead: only forget it once its inbound messages are gone. */
+        if (np_ring_count(&p->inq) == 0 || s->closing)
+            pipes_remove(s, p);
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    int attached = 0;
+    for (int i = 0; i < s->npipes; i++)
+        attached |= s->pipes[i] == p;
+    if (attached) {
+        if (!p->removed) {
+            s->ops->pipe_rm(s, p);
+            p->removed = 1;
+        }
+        if (broken)
+            atomic_fetch_add(&s->broken, 1);
+        else
+            atomic_fetch_add(&s->dropped, 1);
+        /* Messages already received stay readable until taken (nothing is lost). */
+        if (np_ring_count(&p->inq) == 0 || s->closing)
+            pipes_remove(s, p);
+    }
+    np_sock_update_ready(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Forget dead pipes with nothing left to read (sock->lock held). */
+void np_sock_reap(np_sock *s)
+{
+    for (int i = 0; i < s->npipes; i++) {
+        np_pipe *p = s->pipes[i];
+        if (atomic_load(&p->dead) && np_ring_count(&p->inq) == 0) {
+            pipes_remove(s, p);
+            i--;
+        }
+    }
+}
+
+int np_pipe_send(np_pipe *p, np_msg *m)
+{
+    np_pipe *peer = p->peer;
+    if (!np_pipe_writable(p))
+        return -EAGAIN;
+    if (p->transport == NP_INPROC) {
+        if (!peer)
+            return -EAGAIN;
+        /* The receiver parses headers out of the body, exactly as from the wire. */
+        if (m->hdr_len && np_msg_flatten(m) != 0)
+            return -ENOMEM;
+        if (np_ring_push(p->outq, m, np_msg_wire_len(m)) != 0)
+            return -EAGAIN;
+        np_efd_signal(&peer->sock->rcv_efd);
+        return 0;
+    }
+    if (np_ring_push(p->outq, m, np_msg_wire_len(m)) != 0)
+        return -EAGAIN;
+    np_stream_kick_write(p);
+    return 0;
+}
+
+np_msg *np_pipe_recv(np_pipe *p)
+{
+    np_msg *m = np_ring_peek(&p->inq);
+    if (!m)
+        return NULL;
+    np_ring_pop(&p->inq, np_msg_wire_len(m));
+    if (p->transport == NP_INPROC) {
+        /* Room was made in the sender's window: wake a sender blocked on it. */
+        if (p->peer)
+            np_efd_signal(&p->peer->sock->snd_efd);
+    } else if (atomic_load(&p->read_stalled)) {
+        np_stream_kick_read(p);
+    }
+    return m;
+}

@@ -1,0 +1,159 @@
+/* route.c - fq, lb, dist and backtrace helpers; see route.h. */
+#include "route.h"
+
+#include <string.h>
+
+np_msg *np_fq_recv(np_sock *s, np_pipe **from)
+{
+    int n = s->npipes, best = -1, best_prio = 1 << 30;
+    for (int k = 0; k < n; k++) {
+        int i = (s->fq_cursor + k) % n;
+        np_pipe *p = s->pipes[i];
+        if (p->rcvprio < best_prio && np_pipe_readable(p)) {
+            best = i;
+            best_prio = p->rcvprio;
+            if (best_prio == 1)
+                break;
+        }
+    }
+    if (best < 0)
+        return NULL;
+    np_pipe *p = s->pipes[best];
+    np_msg *m = np_pipe_recv(p);
+    s->fq_cursor = best + 1;
+    if (from)
+        *from = p;
+    if (atomic_load(&p->dead) && !np_pipe_readable(p)) {
+        if (from)
+            *from = NULL;  /* it is about to be freed */
+        np_sock_reap(s);
+    }
+    return m;
+}
+
+int np_fq_readable(np_sock *s)
+{
+    for (int i = 0; i < s->npipes; i++)
+        if (np_pipe_readable(s->pipes[i]))
+            return 1;
+    return 0;
+}
+
+static int lb_pick_index(np_sock *s)
+{
+    int n = s->npipes, best = -1, best_prio = 1 << 30;
+    for (int k = 0; k < n; k++) {
+        int i = (s->lb_cursor + k) % n;
+        np_pipe *p = s->pipes[i];
+        if (p->sndprio < best_prio && np_pipe_writable(p)) {
+            best = i;
+            best_prio = p->sndprio;
+            if (best_prio == 1)
+                break;
+        }
+    }
+    return best;
+}
+
+np_pipe *np_lb_pick(np_sock *s)
+{
+    int i = lb_pick_index(s);
+    if (i < 0)
+        return NULL;
+    s->lb_cursor = i + 1;
+    return s->pipes[i];
+}
+
+int np_lb_send(np_sock *s, np_msg *m)
+{
+    int i = lb_pick_index(s);
+    if (i < 0)
+        return -EAGAIN;
+    int rc = np_pipe_send(s->pipes[i], m);
+    if (rc == 0)
+        s->lb_cursor = i + 1;
+    return rc;
+}
+
+int np_lb_writable(np_sock *s) { return lb_pick_index(s) >= 0; }
+
+void np_dist_send(np_sock *s, np_msg *m, np_pipe *except)
+{
+    np_pipe *last = NULL;
+    /* Every receiver but the last gets a shared copy; the last one takes m itself. */
+    for (int i = 0; i < s->npipes; i++) {
+        np_pipe *p = s->pipes[i];
+        if (p == except || !np_pipe_writable(p))
+            continue;
+        if (last) {
+            np_msg *c = np_msg_share(m);
+            if (c && np_pipe_send(last, c) != 0)
+                np_msg_free(c);
+        }
+        last = p;
+    }
+    if (!last || np_pipe_send(last, m) != 0)
+        np_msg_free(m);
+}
+
+np_pipe *np_pipe_by_id(np_sock *s, uint32_t id)
+{
+    for (int i = 0; i < s->npipes; i++)
+        if (s->pipes[i]->id == id && !atomic_load(&s->pipes[i]->dead))
+            return s->pipes[i];
+    return NULL;
+}
+
+int np_bt_recv(np_sock *s, np_msg **out)
+{
+    for (;;) {
+        np_pipe *p;
+        np_msg *m = np_fq_recv(s, &p);
+        if (!m)
+            return -EAGAIN;
+        uint32_t pipe_id = p ? p->id : 0xffffffffu;
+        size_t off = 0;
+        int hops = 0, complete = 0;
+        while (m->body_len - off >= 4) {
+            uint32_t w = np_get_u32(m->body + off);
+            off += 4;
+            hops++;
+            if (w & 0x80000000u) {
+                complete = 1;
+                break;
+            }
+        }
+        if (!complete || hops > s->maxttl || !p || np_msg_body_to_hdr(m, off) != 0) {
+            np_msg_free(m);
+            continue;
+        }
+        /* Prepend our pipe id so the reply can find its way back. */
+        uint8_t stack[4 + 255 * 4];
+        np_put_u32(stack, pipe_id);
+        memcpy(stack + 4, m->hdr, m->hdr_len);
+        if (np_msg_set_hdr(m, stack, m->hdr_len + 4) != 0) {
+            np_msg_free(m);
+            continue;
+        }
+        *out = m;
+        return 0;
+    }
+}
+
+void np_bt_route(np_sock *s, np_msg *m)
+{
+    if (m->hdr_len < 4) {
+        np_msg_free(m);
+        return;
+    }
+    np_pipe *p = np_pipe_by_id(s, np_get_u32(m->hdr));
+    if (!p || np_msg_set_hdr(m, m->hdr + 4, m->hdr_len - 4) != 0 || np_pipe_send(p, m) != 0)
+        np_msg_free(m);
+}
+
+int np_bt_split_id(np_msg *m)
+{
+    if (m->body_len < 4)
+        return -EPROTO;
+    return np_msg_body_to_hdr(m, 4);
+}

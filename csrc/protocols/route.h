@@ -1,0 +1,51 @@
+/*
+ * route.h - the routing mechanisms protocols are built from (nanomsg's utils):
+ *   fq   fair queueing in: strict NN_RCVPRIO priority, round robin within a priority;
+ *   lb   load balancing out: strict NN_SNDPRIO priority, round robin among writable pipes;
+ *   dist fan-out: a shared copy to every writable pipe, never blocks, drops for busy ones;
+ *   backtrace: REQ/REP and SURVEY headers (pipe-id stack ending in an id with bit 31 set).
+ * All take sock->lock held.
+ */
+#ifndef NP_ROUTE_H
+#define NP_ROUTE_H
+
+#include "../sock.h"
+
+np_msg *np_fq_recv(np_sock *s, np_pipe **from);
+int np_fq_readable(np_sock *s);
+
+np_pipe *np_lb_pick(np_sock *s);
+int np_lb_send(np_sock *s, np_msg *m);
+int np_lb_writable(np_sock *s);
+
+/* Send a copy to every writable pipe except `except` (may be NULL); consumes m. */
+void np_dist_send(np_sock *s, np_msg *m, np_pipe *except);
+
+np_pipe *np_pipe_by_id(np_sock *s, uint32_t id);
+void np_sock_reap(np_sock *s);
+
+static inline uint32_t np_get_u32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline void np_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/*
+ * Server side of a backtrace protocol (REP, RESPONDENT): take the next well-formed request,
+ * its header = [local pipe id][the wire stack ending in the request id]. Requests without a
+ * final id word or deeper than NN_MAXTTL are dropped. 0, or -EAGAIN.
+ */
+int np_bt_recv(np_sock *s, np_msg **out);
+/* Route a reply by the first header word (the local pipe id), which is stripped. Replies
+ * that cannot be routed (short header, unknown or busy pipe) are dropped silently. */
+void np_bt_route(np_sock *s, np_msg *m);
+/* Client side (REQ, SURVEYOR): split the 4-byte id off the front; 0 or -EPROTO (too short). */
+int np_bt_split_id(np_msg *m);
+
+#endif

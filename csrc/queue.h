@@ -1,0 +1,84 @@
+/*
+ * queue.h - a bounded single-producer/single-consumer ring of message pointers.
+ *
+ * Each pipe direction has one: the producer is the only thread that pushes (the I/O thread,
+ * or whoever holds the sending socket's lock), the consumer the only one that pops (whoever
+ * holds the receiving socket's lock, or the I/O thread). C11 acquire/release on the two
+ * indices is all the synchronisation needed; `bytes` tracks the queued payload for NN_SNDBUF
+ * and NN_RCVBUF limits.
+ */
+#ifndef NP_QUEUE_H
+#define NP_QUEUE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct np_ring {
+    _Atomic size_t head;   /* next slot to pop (consumer) */
+    _Atomic size_t tail;   /* next slot to push (producer) */
+    _Atomic size_t bytes;  /* payload bytes queued */
+    size_t mask;           /* capacity - 1 (capacity is a power of two) */
+    void **slots;
+} np_ring;
+
+int np_ring_init(np_ring *r, size_t capacity);
+void np_ring_fini(np_ring *r);
+
+static inline size_t np_ring_count(np_ring *r)
+{
+    return atomic_load_explicit(&r->tail, memory_order_acquire) -
+           atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
+static inline size_t np_ring_bytes(np_ring *r)
+{
+    return atomic_load_explicit(&r->bytes, memory_order_acquire);
+}
+
+/* True when one more item may be pushed under a byte limit (a lone item always fits). */
+static inline int np_ring_has_room(np_ring *r, size_t byte_limit)
+{
+    size_t n = np_ring_count(r);
+    if (n > r->mask)
+        return 0;
+    return n == 0 || np_ring_bytes(r) < byte_limit;
+}
+
+/* Producer side. Returns 0, or -1 when the ring is full (the item was not queued). */
+static inline int np_ring_push(np_ring *r, void *item, size_t size)
+{
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    if (tail - head > r->mask)
+        return -1;
+    r->slots[tail & r->mask] = item;
+    atomic_fetch_add_explicit(&r->bytes, size, memory_order_relaxed);
+    atomic_store_explicit(&r->tail, tail + 1, memory_order_seq_cst);
+    return 0;
+}
+
+/* Consumer side: the oldest item without removing it, or NULL. */
+static inline void *np_ring_peek(np_ring *r)
+{
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (head == tail)
+        return NULL;
+    return r->slots[head & r->mask];
+}
+
+/* Consumer side: remove the oldest item (which was `size` bytes) and return it, or NULL. */
+static inline void *np_ring_pop(np_ring *r, size_t size)
+{
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (head == tail)
+        return NULL;
+    void *item = r->slots[head & r->mask];
+    atomic_fetch_sub_explicit(&r->bytes, size, memory_order_relaxed);
+    atomic_store_explicit(&r->head, head + 1, memory_order_seq_cst);
+    return item;
+}
+
+#endif

@@ -1,0 +1,46 @@
+"""nanopy: nanomsg's scalability protocols as a fast Python package.
+
+Six protocols (PAIR, BUS, REQ/REP, PUB/SUB, PUSH/PULL, SURVEYOR/RESPONDENT) over inproc,
+ipc and tcp, byte-compatible on the wire with nanomsg and NNG. Two APIs over one core:
+
+* the nn_* functions, a one-to-one rendering of nanomsg's C API;
+* :class:`nanopy.Socket`, a Pythonic socket with properties, context managers and asyncio.
+"""
+
+from ._api import *  # noqa: F403
+from ._api import __all__ as _api_all
+from ._core import Message
+from .constants import *  # noqa: F403
+from .constants import __all__ as _constants_all
+from .device import device
+from .errors import (
+    AddressInUse,
+    Again,
+    BadSocket,
+    ConnectionRefused,
+    NNError,
+    StateError,
+    Terminated,
+    Timeout,
+)
+from .socket import Endpoint, Socket
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *_api_all,
+    *_constants_all,
+    "Message",
+    "NNError",
+    "Timeout",
+    "Again",
+    "StateError",
+    "Terminated",
+    "BadSocket",
+    "ConnectionRefused",
+    "AddressInUse",
+    "Socket",
+    "Endpoint",
+    "device",
+    "__version__",
+]

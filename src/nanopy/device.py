@@ -1,0 +1,31 @@
+"""nanopy.device: the Pythonic wrapper of nn_device."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional, Union
+
+from . import _core
+
+if TYPE_CHECKING:
+    from .socket import Socket
+
+__all__ = ["device"]
+
+
+def _sock_id(s: Union[int, Socket, None]) -> int:
+    if s is None:
+        return -1
+    if isinstance(s, int):
+        return s
+    return s.id
+
+
+def device(s1: Union[int, Socket], s2: Optional[Union[int, Socket]] = None) -> None:
+    """Forward messages between two raw sockets until one closes or nn_term() is called.
+
+    With ``s2`` omitted (or -1) the device loops messages back into ``s1`` (a raw BUS
+    re-broadcasts to every peer but the sender). The GIL is released while forwarding, so
+    run it in a thread if the program has other work; it ends by raising NNError
+    (ETERM after nn_term(), EBADF when a socket is closed).
+    """
+    _core.nn_device(_sock_id(s1), _sock_id(s2))
