@@ -1,0 +1,102 @@
+"""Shared fixtures: sockets that are always closed, free ports, ipc paths, transports."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket as pysocket
+import tempfile
+from collections.abc import Iterator
+from typing import Callable
+
+import pytest
+
+import nanopy
+
+_counter = itertools.count()
+
+
+def free_tcp_port() -> int:
+    """A TCP port that nothing listens on right now."""
+    with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def tmp_ipc_dir() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="np", dir="/tmp") as d:
+        yield d
+
+
+def make_address(transport: str, tmpdir: str) -> str:
+    """A fresh address for the transport (inproc names are unique per call)."""
+    n = next(_counter)
+    if transport == "inproc":
+        return f"inproc://test-{os.getpid()}-{n}"
+    if transport == "ipc":
+        return f"ipc://{tmpdir}/s{n}.ipc"
+    return f"tcp://127.0.0.1:{free_tcp_port()}"
+
+
+@pytest.fixture(params=["inproc", "ipc", "tcp"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def addr(transport: str, tmp_ipc_dir: str) -> Callable[[], str]:
+    """Call it for a new address of the current transport."""
+    return lambda: make_address(transport, tmp_ipc_dir)
+
+
+@pytest.fixture
+def nn() -> Iterator[Callable[..., int]]:
+    """nn_socket factory: every socket gets a 5 s receive/send timeout (so a failing test
+    never hangs) and is closed with linger 0 at teardown."""
+    made: list[int] = []
+
+    def factory(protocol: int, domain: int = nanopy.AF_SP, timeout: int = 5000) -> int:
+        s = nanopy.nn_socket(domain, protocol)
+        made.append(s)
+        nanopy.nn_setsockopt(s, nanopy.NN_SOL_SOCKET, nanopy.NN_RCVTIMEO, timeout)
+        nanopy.nn_setsockopt(s, nanopy.NN_SOL_SOCKET, nanopy.NN_SNDTIMEO, timeout)
+        return s
+
+    yield factory
+    for s in made:
+        try:
+            nanopy.nn_setsockopt(s, nanopy.NN_SOL_SOCKET, nanopy.NN_LINGER, 0)
+            nanopy.nn_close(s)
+        except nanopy.NNError:
+            pass
+
+
+@pytest.fixture
+def sock() -> Iterator[Callable[..., nanopy.Socket]]:
+    """nanopy.Socket factory with the same safety nets as ``nn``."""
+    made: list[nanopy.Socket] = []
+
+    def factory(protocol: int, **kw: object) -> nanopy.Socket:
+        kw.setdefault("recv_timeout", 5000)
+        kw.setdefault("send_timeout", 5000)
+        s = nanopy.Socket(protocol, **kw)  # type: ignore[arg-type]
+        made.append(s)
+        return s
+
+    yield factory
+    for s in made:
+        if not s.closed:
+            s.linger = 0
+            s.close()
+
+
+def wait_connected(s: int, count: int = 1, timeout: float = 5.0) -> None:
+    """Wait until socket ``s`` has ``count`` live connections (pipes)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while nanopy.nn_get_statistic(s, nanopy.NN_STAT_CURRENT_CONNECTIONS) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"socket {s} did not reach {count} connection(s)")
+        time.sleep(0.005)
