@@ -13,6 +13,8 @@ from . import _core
 from .constants import (
     AF_SP,
     AF_SP_RAW,
+    EBADF,
+    ETIMEDOUT,
     NN_BUS,
     NN_DOMAIN,
     NN_DONTWAIT,
@@ -49,7 +51,6 @@ from .constants import (
     NN_TCP,
     NN_TCP_NODELAY,
 )
-from .constants import EBADF, ETIMEDOUT
 from .errors import Again, NNError, Timeout, error_for
 
 __all__ = ["Socket", "Endpoint"]
