@@ -1,0 +1,313 @@
+"""Every documented errno that applies without other protocols, the exception classes of
+API.md §1, nn_errno() and nn_strerror()."""
+
+from __future__ import annotations
+
+import errno as os_errno
+import os
+import threading
+
+import pytest
+
+import nanopy
+from conftest import free_tcp_port
+
+SOL = nanopy.NN_SOL_SOCKET
+
+
+def _raises(errnum: int, fn, *args, **kw) -> nanopy.NNError:
+    with pytest.raises(nanopy.NNError) as info:
+        fn(*args, **kw)
+    assert info.value.errno == errnum, (
+        f"expected {nanopy.nn_strerror(errnum)}, got {info.value!r}"
+    )
+    return info.value
+
+
+# ---- exception classes ---------------------------------------------------------------
+
+
+def test_nnerror_is_oserror() -> None:
+    assert issubclass(nanopy.NNError, OSError)
+
+
+@pytest.mark.parametrize(
+    "cls,builtin",
+    [
+        ("Timeout", TimeoutError),
+        ("Again", BlockingIOError),
+        ("ConnectionRefused", ConnectionRefusedError),
+    ],
+)
+def test_error_subclass_is_also_the_builtin(cls: str, builtin: type) -> None:
+    klass = getattr(nanopy, cls)
+    assert issubclass(klass, nanopy.NNError)
+    assert issubclass(klass, builtin)
+
+
+@pytest.mark.parametrize("cls", ["StateError", "Terminated", "BadSocket", "AddressInUse"])
+def test_error_subclass_is_nnerror(cls: str) -> None:
+    assert issubclass(getattr(nanopy, cls), nanopy.NNError)
+
+
+def test_eterm_and_efsm_values() -> None:
+    assert nanopy.ETERM == 156384765
+    assert nanopy.EFSM == 156384766
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["EBADF", "EINVAL", "EAGAIN", "ETIMEDOUT", "EADDRINUSE", "ENOPROTOOPT", "EMFILE",
+     "ENOTSUP", "EAFNOSUPPORT", "EPROTONOSUPPORT", "ENODEV", "ENAMETOOLONG", "ECONNREFUSED"],
+)
+def test_os_errno_values_are_the_hosts(name: str) -> None:
+    host = os_errno.EOPNOTSUPP if name == "ENOTSUP" else getattr(os_errno, name)
+    assert getattr(nanopy, name) == host
+
+
+def test_strerror_eterm() -> None:
+    assert nanopy.nn_strerror(nanopy.ETERM) == "Nanomsg library was terminated"
+
+
+def test_strerror_efsm() -> None:
+    assert nanopy.nn_strerror(nanopy.EFSM) == "Operation cannot be performed in this state"
+
+
+def test_strerror_os_code_is_host_strerror() -> None:
+    assert nanopy.nn_strerror(nanopy.EINVAL) == os.strerror(os_errno.EINVAL)
+
+
+def test_error_message_is_nn_strerror() -> None:
+    err = _raises(nanopy.EBADF, nanopy.nn_recv, 100000)
+    assert err.strerror == nanopy.nn_strerror(nanopy.EBADF)
+
+
+def test_nn_errno_returns_last_error() -> None:
+    _raises(nanopy.EAFNOSUPPORT, nanopy.nn_socket, 77, nanopy.NN_PAIR)
+    assert nanopy.nn_errno() == nanopy.EAFNOSUPPORT
+    _raises(nanopy.EBADF, nanopy.nn_close, 100000)
+    assert nanopy.nn_errno() == nanopy.EBADF
+
+
+def test_nn_errno_is_per_thread() -> None:
+    _raises(nanopy.EBADF, nanopy.nn_close, 100000)
+
+    def other() -> None:
+        try:
+            nanopy.nn_socket(77, nanopy.NN_PAIR)
+        except nanopy.NNError:
+            pass
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join(5)
+    assert nanopy.nn_errno() == nanopy.EBADF
+
+
+# ---- EBADF ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sid", [-1, 100000, 511])
+def test_never_opened_id_is_ebadf(sid: int) -> None:
+    err = _raises(nanopy.EBADF, nanopy.nn_send, sid, b"x")
+    assert isinstance(err, nanopy.BadSocket)
+
+
+def _closed_pair() -> int:
+    s = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+    nanopy.nn_close(s)
+    return s
+
+
+CLOSED_CALLS = {
+    "close": lambda s: nanopy.nn_close(s),
+    "send": lambda s: nanopy.nn_send(s, b"x", nanopy.NN_DONTWAIT),
+    "recv": lambda s: nanopy.nn_recv(s, nanopy.NN_DONTWAIT),
+    "recv_into": lambda s: nanopy.nn_recv_into(s, bytearray(4), nanopy.NN_DONTWAIT),
+    "sendmsg": lambda s: nanopy.nn_sendmsg(s, [b"x"], None, nanopy.NN_DONTWAIT),
+    "recvmsg": lambda s: nanopy.nn_recvmsg(s, nanopy.NN_DONTWAIT),
+    "bind": lambda s: nanopy.nn_bind(s, "inproc://closed-bind"),
+    "connect": lambda s: nanopy.nn_connect(s, "inproc://closed-connect"),
+    "shutdown": lambda s: nanopy.nn_shutdown(s, 1),
+    "getsockopt": lambda s: nanopy.nn_getsockopt(s, SOL, nanopy.NN_LINGER),
+    "setsockopt": lambda s: nanopy.nn_setsockopt(s, SOL, nanopy.NN_LINGER, 0),
+    "get_statistic": lambda s: nanopy.nn_get_statistic(s, nanopy.NN_STAT_MESSAGES_SENT),
+    "poll": lambda s: nanopy.nn_poll([(s, nanopy.NN_POLLIN)], 0),
+}
+
+
+@pytest.mark.parametrize("call", list(CLOSED_CALLS))
+def test_call_on_closed_socket_is_ebadf(call: str) -> None:
+    s = _closed_pair()
+    _raises(nanopy.EBADF, CLOSED_CALLS[call], s)
+
+
+def test_closed_id_is_reused_by_next_socket() -> None:
+    a = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+    b = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+    nanopy.nn_close(a)
+    c = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+    try:
+        assert c == a
+    finally:
+        nanopy.nn_close(b)
+        nanopy.nn_close(c)
+
+
+# ---- nn_socket argument errors -------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", [0, 3, -1, 100])
+def test_bad_domain_is_eafnosupport(domain: int) -> None:
+    _raises(nanopy.EAFNOSUPPORT, nanopy.nn_socket, domain, nanopy.NN_PAIR)
+
+
+@pytest.mark.parametrize("protocol", [0, 17, 34, 96, 9999, -1])
+def test_bad_protocol_is_einval(protocol: int) -> None:
+    _raises(nanopy.EINVAL, nanopy.nn_socket, nanopy.AF_SP, protocol)
+
+
+@pytest.mark.parametrize("protocol", [0, 9999])
+def test_bad_protocol_raw_is_einval(protocol: int) -> None:
+    _raises(nanopy.EINVAL, nanopy.nn_socket, nanopy.AF_SP_RAW, protocol)
+
+
+# ---- address errors ------------------------------------------------------------------
+
+
+def test_eaddrinuse_on_second_bind(nn, addr) -> None:
+    url = addr()
+    a = nn(nanopy.NN_PAIR)
+    b = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(a, url)
+    err = _raises(nanopy.EADDRINUSE, nanopy.nn_bind, b, url)
+    assert isinstance(err, nanopy.AddressInUse)
+
+
+def test_eaddrinuse_on_same_socket_second_bind(nn, addr) -> None:
+    url = addr()
+    a = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(a, url)
+    _raises(nanopy.EADDRINUSE, nanopy.nn_bind, a, url)
+
+
+@pytest.mark.parametrize("url", ["foo://bar", "zmq://127.0.0.1:5555", "TCP://127.0.0.1:5555",
+                                 "Inproc://x", "udp://127.0.0.1:5555"])
+@pytest.mark.parametrize("op", ["bind", "connect"])
+def test_unknown_scheme_is_eprotonosupport(nn, url: str, op: str) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.EPROTONOSUPPORT, getattr(nanopy, f"nn_{op}"), s, url)
+
+
+@pytest.mark.parametrize("url", ["inproc:x", "tcp:127.0.0.1:5555", "inproc:/x", "", "nothing"])
+@pytest.mark.parametrize("op", ["bind", "connect"])
+def test_address_without_scheme_separator_is_einval(nn, url: str, op: str) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.EINVAL, getattr(nanopy, f"nn_{op}"), s, url)
+
+
+def test_unknown_connect_interface_is_enodev(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.ENODEV, nanopy.nn_connect, s, "tcp://eth10000;127.0.0.1:5555")
+
+
+def test_unknown_bind_interface_is_enodev(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.ENODEV, nanopy.nn_bind, s, f"tcp://eth10000:{free_tcp_port()}")
+
+
+@pytest.mark.parametrize("op", ["bind", "connect"])
+def test_address_of_128_chars_is_enametoolong(nn, op: str) -> None:
+    s = nn(nanopy.NN_PAIR)
+    url = "inproc://" + "a" * (128 - len("inproc://"))
+    assert len(url) == 128
+    _raises(nanopy.ENAMETOOLONG, getattr(nanopy, f"nn_{op}"), s, url)
+
+
+def test_address_of_1000_chars_is_enametoolong(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.ENAMETOOLONG, nanopy.nn_connect, s, "tcp://" + "a" * 994)
+
+
+def test_address_of_127_chars_is_accepted(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    url = "inproc://" + "b" * (127 - len("inproc://"))
+    assert nanopy.nn_bind(s, url) >= 1
+
+
+def test_shutdown_unknown_endpoint_is_einval(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.EINVAL, nanopy.nn_shutdown, s, 42)
+
+
+def test_shutdown_twice_is_einval(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    eid = nanopy.nn_bind(s, "inproc://shutdown-twice")
+    nanopy.nn_shutdown(s, eid)
+    _raises(nanopy.EINVAL, nanopy.nn_shutdown, s, eid)
+
+
+# ---- EAGAIN / ENOTSUP ----------------------------------------------------------------
+
+
+def test_recv_dontwait_on_empty_pair_is_eagain(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    err = _raises(nanopy.EAGAIN, nanopy.nn_recv, s, nanopy.NN_DONTWAIT)
+    assert isinstance(err, nanopy.Again) and isinstance(err, BlockingIOError)
+
+
+def test_send_dontwait_on_unconnected_pair_is_eagain(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    err = _raises(nanopy.EAGAIN, nanopy.nn_send, s, b"x", nanopy.NN_DONTWAIT)
+    assert isinstance(err, nanopy.Again)
+
+
+@pytest.mark.parametrize("proto", ["NN_PULL", "NN_SUB"])
+@pytest.mark.parametrize("domain", ["AF_SP", "AF_SP_RAW"])
+def test_send_on_receive_only_socket_is_enotsup(nn, proto: str, domain: str) -> None:
+    s = nn(getattr(nanopy, proto), getattr(nanopy, domain))
+    _raises(nanopy.ENOTSUP, nanopy.nn_send, s, b"x", nanopy.NN_DONTWAIT)
+
+
+@pytest.mark.parametrize("proto", ["NN_PUSH", "NN_PUB"])
+@pytest.mark.parametrize("domain", ["AF_SP", "AF_SP_RAW"])
+def test_recv_on_send_only_socket_is_enotsup(nn, proto: str, domain: str) -> None:
+    s = nn(getattr(nanopy, proto), getattr(nanopy, domain))
+    _raises(nanopy.ENOTSUP, nanopy.nn_recv, s, nanopy.NN_DONTWAIT)
+
+
+# ---- EMFILE --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_socket_table_full_is_emfile() -> None:
+    opened: list[int] = []
+    failure = None
+    try:
+        for _ in range(1000):
+            try:
+                opened.append(nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR))
+            except nanopy.NNError as exc:
+                failure = exc
+                break
+    finally:
+        for s in opened:
+            nanopy.nn_close(s)
+    assert failure is not None, "1000 PAIR sockets opened without EMFILE"
+    assert failure.errno == nanopy.EMFILE
+
+
+@pytest.mark.timeout(60)
+def test_sockets_usable_again_after_emfile() -> None:
+    opened: list[int] = []
+    try:
+        for _ in range(1000):
+            try:
+                opened.append(nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR))
+            except nanopy.NNError:
+                break
+    finally:
+        for s in opened:
+            nanopy.nn_close(s)
+    s = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+    nanopy.nn_close(s)
