@@ -174,6 +174,8 @@ int np_pipe_send(np_pipe *p, np_msg *m)
         np_efd_signal(&peer->sock->rcv_efd);
         return 0;
     }
+    if (np_stream_send_direct(p, m) == 0)
+        return 0;
     if (np_ring_push(p->outq, m, np_msg_wire_len(m)) != 0)
         return -EAGAIN;
     np_stream_kick_write(p);

@@ -73,7 +73,12 @@ struct np_pipe {
     size_t in_limit;        /* byte limit for inq (RCVBUF) */
     np_pipe *peer;          /* inproc: the other half (guarded by this socket's lock) */
     np_stream *stream;      /* tcp/ipc: connection state owned by the I/O thread */
-    atomic_int write_scheduled; /* stream: the I/O thread has been asked to flush */
+    /* stream: who writes to the descriptor now: 0 nobody, 1 the I/O thread (it has been
+     * asked to flush), 2 a caller writing directly (it holds the socket's lock). */
+    atomic_int write_scheduled;
+    int fd;                 /* stream descriptor; valid while !dead (read under sock->lock) */
+    size_t partial;         /* bytes of the first queued message already written directly */
+    int64_t last_send_us;   /* when the previous message was queued (burst detection) */
     atomic_int read_stalled;    /* stream: reading paused because inq is full */
     /* Protocol scratch space. */
     void *proto_data;

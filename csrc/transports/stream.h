@@ -30,6 +30,13 @@ int np_stream_bind(np_ep *ep, const np_stream_transport *t);
 int np_stream_connect(np_ep *ep, const np_stream_transport *t);
 void np_stream_stop(np_ep *ep);
 
+/*
+ * Caller's thread, sock->lock held: write m straight to the descriptor when the pipe is idle
+ * (no I/O-thread hop, which is most of a round trip's latency). Returns 0 when m was taken
+ * (written, or queued with its unwritten rest for the I/O thread), -1 to use the queue.
+ */
+int np_stream_send_direct(np_pipe *p, np_msg *m);
+
 /* Any thread: the pipe has new outbound messages / room for inbound ones again. */
 void np_stream_kick_write(np_pipe *p);
 void np_stream_kick_read(np_pipe *p);
