@@ -1,0 +1,303 @@
+"""PAIR over inproc, ipc and tcp (NANOMSG.md §4.1, §4.4; tests pair.c, inproc.c, ipc.c, tcp.c,
+bug777.c, separation.c)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import nanopy
+from conftest import wait_connected
+
+SOL = nanopy.NN_SOL_SOCKET
+
+
+def _connected_pair(nn, url: str, bind_first: bool = True) -> tuple[int, int]:
+    """(bound, connected) PAIR sockets with one live connection."""
+    a = nn(nanopy.NN_PAIR)
+    b = nn(nanopy.NN_PAIR)
+    if bind_first:
+        nanopy.nn_bind(a, url)
+        nanopy.nn_connect(b, url)
+    else:
+        nanopy.nn_connect(b, url)
+        nanopy.nn_bind(a, url)
+    wait_connected(a)
+    wait_connected(b)
+    return a, b
+
+
+def _wait_disconnected(s: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while nanopy.nn_get_statistic(s, nanopy.NN_STAT_CURRENT_CONNECTIONS) != 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"socket {s} kept its connection")
+        time.sleep(0.005)
+
+
+def test_bind_then_connect_both_directions(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr(), bind_first=True)
+    nanopy.nn_send(b, b"hello")
+    assert nanopy.nn_recv(a) == b"hello"
+    nanopy.nn_send(a, b"world")
+    assert nanopy.nn_recv(b) == b"world"
+
+
+def test_connect_then_bind_both_directions(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr(), bind_first=False)
+    nanopy.nn_send(b, b"hello")
+    assert nanopy.nn_recv(a) == b"hello"
+    nanopy.nn_send(a, b"world")
+    assert nanopy.nn_recv(b) == b"world"
+
+
+def test_send_returns_message_size(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    assert nanopy.nn_send(a, b"12345") == 5
+    nanopy.nn_recv(b)
+
+
+def test_zero_byte_message(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    assert nanopy.nn_send(a, b"") == 0
+    assert nanopy.nn_recv(b) == b""
+
+
+@pytest.mark.timeout(60)
+def test_four_mib_message_with_unlimited_rcvmaxsize(nn, addr) -> None:
+    url = addr()
+    a = nn(nanopy.NN_PAIR)
+    b = nn(nanopy.NN_PAIR)
+    for s in (a, b):
+        nanopy.nn_setsockopt(s, SOL, nanopy.NN_RCVMAXSIZE, -1)
+    nanopy.nn_bind(a, url)
+    nanopy.nn_connect(b, url)
+    wait_connected(a)
+    wait_connected(b)
+    payload = bytes(range(256)) * (4 * 1024 * 1024 // 256)
+    result: list[bytes] = []
+    t = threading.Thread(target=lambda: result.append(nanopy.nn_recv(b)))
+    t.start()
+    assert nanopy.nn_send(a, payload) == len(payload)
+    t.join(30)
+    assert result and result[0] == payload
+
+
+@pytest.mark.timeout(60)
+def test_ten_thousand_messages_arrive_in_order(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    n = 10_000
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            for i in range(n):
+                nanopy.nn_send(a, i.to_bytes(4, "big"))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=sender)
+    t.start()
+    got = [int.from_bytes(nanopy.nn_recv(b), "big") for _ in range(n)]
+    t.join(30)
+    assert not errors
+    assert got == list(range(n))
+
+
+def test_second_peer_is_refused_and_first_pairing_keeps_working(nn, addr) -> None:
+    url = addr()
+    a, b = _connected_pair(nn, url)
+    c = nn(nanopy.NN_PAIR, timeout=300)
+    nanopy.nn_connect(c, url)
+    time.sleep(0.3)
+    nanopy.nn_send(b, b"HELLO")
+    assert nanopy.nn_recv(a) == b"HELLO"
+    nanopy.nn_send(a, b"THERE")
+    assert nanopy.nn_recv(b) == b"THERE"
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(c)
+
+
+def test_second_peer_does_not_receive_messages(nn, addr) -> None:
+    url = addr()
+    a, b = _connected_pair(nn, url)
+    c = nn(nanopy.NN_PAIR, timeout=300)
+    nanopy.nn_connect(c, url)
+    time.sleep(0.3)
+    for i in range(5):
+        nanopy.nn_send(a, b"m%d" % i)
+    assert [nanopy.nn_recv(b) for _ in range(5)] == [b"m%d" % i for i in range(5)]
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(c)
+
+
+def test_bound_side_keeps_one_connection_with_second_peer(nn, addr) -> None:
+    url = addr()
+    a, b = _connected_pair(nn, url)
+    c = nn(nanopy.NN_PAIR)
+    nanopy.nn_connect(c, url)
+    time.sleep(0.3)
+    assert nanopy.nn_get_statistic(a, nanopy.NN_STAT_CURRENT_CONNECTIONS) == 1
+
+
+@pytest.mark.timeout(30)
+def test_reconnect_after_bound_side_closes_and_binds_again(nn, addr) -> None:
+    url = addr()
+    a, b = _connected_pair(nn, url)
+    nanopy.nn_send(b, b"first")
+    assert nanopy.nn_recv(a) == b"first"
+    nanopy.nn_setsockopt(a, SOL, nanopy.NN_LINGER, 0)
+    nanopy.nn_close(a)
+    _wait_disconnected(b)
+    a2 = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(a2, url)
+    wait_connected(a2)
+    wait_connected(b)
+    nanopy.nn_send(b, b"second")
+    assert nanopy.nn_recv(a2) == b"second"
+    nanopy.nn_send(a2, b"back")
+    assert nanopy.nn_recv(b) == b"back"
+
+
+def test_unconnected_send_times_out(nn, addr) -> None:
+    a = nn(nanopy.NN_PAIR, timeout=100)
+    nanopy.nn_bind(a, addr())
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_send(a, b"nobody")
+
+
+def test_pair_does_not_connect_to_pull(nn, addr) -> None:
+    url = addr()
+    a = nn(nanopy.NN_PAIR, timeout=100)
+    p = nn(nanopy.NN_PULL)
+    nanopy.nn_bind(p, url)
+    nanopy.nn_connect(a, url)
+    time.sleep(0.2)
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_send(a, b"ABC")
+
+
+def test_message_sent_before_bind_is_delivered_after(nn, addr) -> None:
+    url = addr()
+    a = nn(nanopy.NN_PAIR)
+    b = nn(nanopy.NN_PAIR)
+    nanopy.nn_connect(b, url)
+    done: list[int] = []
+    t = threading.Thread(target=lambda: done.append(nanopy.nn_send(b, b"early")))
+    t.start()
+    time.sleep(0.1)
+    nanopy.nn_bind(a, url)
+    assert nanopy.nn_recv(a) == b"early"
+    t.join(5)
+    assert done == [5]
+
+
+# ---- nn_* data-path variants ---------------------------------------------------------
+
+
+def test_send_accepts_bytearray_and_memoryview(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    nanopy.nn_send(a, bytearray(b"ba"))
+    nanopy.nn_send(a, memoryview(b"xmvx")[1:3])
+    assert nanopy.nn_recv(b) == b"ba"
+    assert nanopy.nn_recv(b) == b"mv"
+
+
+def test_recv_into_truncates_and_returns_full_size(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    nanopy.nn_send(a, b"ABCDEFGH")
+    buf = bytearray(4)
+    assert nanopy.nn_recv_into(b, buf) == 8
+    assert bytes(buf) == b"ABCD"
+
+
+def test_recv_into_larger_buffer(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    nanopy.nn_send(a, b"ABC")
+    buf = bytearray(10)
+    assert nanopy.nn_recv_into(b, buf) == 3
+    assert bytes(buf[:3]) == b"ABC"
+
+
+def test_sendmsg_gathers_parts_into_one_message(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    assert nanopy.nn_sendmsg(a, [b"AB", bytearray(b"CDEF")]) == 6
+    assert nanopy.nn_recv(b) == b"ABCDEF"
+
+
+def test_sendmsg_with_no_parts_sends_empty_message(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    assert nanopy.nn_sendmsg(a, []) == 0
+    assert nanopy.nn_recv(b) == b""
+
+
+def test_recvmsg_returns_body_and_empty_header_on_cooked(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    nanopy.nn_send(a, b"body")
+    assert nanopy.nn_recvmsg(b) == (b"body", b"")
+
+
+# ---- inproc back-pressure (tests/inproc.c) -------------------------------------------
+
+
+def _inproc_backpressure_pair(nn) -> tuple[int, int]:
+    url = f"inproc://backpressure-{time.monotonic_ns()}"
+    rx = nn(nanopy.NN_PAIR)
+    tx = nn(nanopy.NN_PAIR, timeout=200)
+    nanopy.nn_setsockopt(rx, SOL, nanopy.NN_RCVBUF, 200)
+    nanopy.nn_bind(rx, url)
+    nanopy.nn_connect(tx, url)
+    wait_connected(tx)
+    wait_connected(rx)
+    return rx, tx
+
+
+def test_inproc_rcvbuf_200_takes_exactly_20_ten_byte_messages(nn) -> None:
+    rx, tx = _inproc_backpressure_pair(nn)
+    for _ in range(20):
+        nanopy.nn_send(tx, b"0123456789")
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_send(tx, b"0123456789")
+
+
+def test_inproc_one_recv_frees_one_slot(nn) -> None:
+    rx, tx = _inproc_backpressure_pair(nn)
+    for _ in range(20):
+        nanopy.nn_send(tx, b"0123456789")
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_send(tx, b"0123456789")
+    assert nanopy.nn_recv(rx) == b"0123456789"
+    nanopy.nn_send(tx, b"0123456789")
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_send(tx, b"0123456789")
+
+
+def test_inproc_message_bigger_than_rcvbuf_passes(nn) -> None:
+    rx, tx = _inproc_backpressure_pair(nn)
+    nanopy.nn_send(tx, b"x" * 256)
+    assert nanopy.nn_recv(rx) == b"x" * 256
+
+
+def test_inproc_connectors_repair_with_new_binder(nn) -> None:
+    url = f"inproc://rebinder-{time.monotonic_ns()}"
+    a = nn(nanopy.NN_PAIR)
+    b = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(a, url)
+    nanopy.nn_connect(b, url)
+    wait_connected(b)
+    nanopy.nn_close(a)
+    a2 = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(a2, url)
+    nanopy.nn_send(b, b"again")
+    assert nanopy.nn_recv(a2) == b"again"
+
+
+def test_inproc_hundred_ping_pongs(nn) -> None:
+    a, b = _connected_pair(nn, f"inproc://pingpong-{time.monotonic_ns()}")
+    for i in range(100):
+        nanopy.nn_send(b, b"ping%d" % i)
+        assert nanopy.nn_recv(a) == b"ping%d" % i
+        nanopy.nn_send(a, b"pong%d" % i)
+        assert nanopy.nn_recv(b) == b"pong%d" % i
