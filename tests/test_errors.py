@@ -8,9 +8,9 @@ import os
 import threading
 
 import pytest
+from conftest import free_tcp_port
 
 import nanopy
-from conftest import free_tcp_port
 
 SOL = nanopy.NN_SOL_SOCKET
 

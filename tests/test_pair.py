@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
+from conftest import wait_connected
 
 import nanopy
-from conftest import wait_connected
 
 SOL = nanopy.NN_SOL_SOCKET
 
