@@ -39,10 +39,37 @@ uint32_t np_random32(void)
     return x;
 }
 
+void np_inproc_forget_after_fork(void);
+
+/*
+ * fork(): the child gets a copy of the parent's memory but none of its threads, so every
+ * socket it inherited is a snapshot that nothing will ever service (and whose locks may be
+ * held forever). The child forgets them all: old ids answer EBADF, new sockets work, and a
+ * fresh I/O thread starts on first use. Holding the table lock across fork keeps the table
+ * consistent in the child.
+ */
+static void atfork_prepare(void) { pthread_mutex_lock(&table_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&table_lock); }
+static void atfork_child(void)
+{
+    pthread_mutex_init(&table_lock, NULL);
+    pthread_cond_init(&table_cond, NULL);
+    memset(table, 0, sizeof(table));
+    nfree = -1;
+    rng_state = 0;  /* reseed: the child must not repeat the parent's request ids */
+    np_loop_forget_after_fork();
+    np_inproc_forget_after_fork();
+}
+
 static void table_init_locked(void)
 {
     if (nfree >= 0)
         return;
+    static int atfork_registered;
+    if (!atfork_registered) {
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        atfork_registered = 1;
+    }
     /* LIFO stack of free handles: a fresh process hands out 0, 1, 2, ... */
     nfree = 0;
     for (int i = NP_MAX_SOCKETS - 1; i >= 0; i--)

@@ -199,3 +199,11 @@ void np_inproc_stop(np_ep *ep)
     ep->ipipes = NULL;
     ep->cap_ipipes = 0;
 }
+
+/* In a forked child the parent's endpoints are gone; forget them (their memory is leaked on
+ * purpose: it belongs to sockets the child can no longer use). */
+void np_inproc_forget_after_fork(void)
+{
+    bound_list = NULL;
+    connect_list = NULL;
+}
