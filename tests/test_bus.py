@@ -158,3 +158,44 @@ def test_cooked_bus_recvmsg_header_is_empty(nn, addr) -> None:
     wait_connected(b)
     nanopy.nn_send(b, b"plain")
     assert nanopy.nn_recvmsg(a) == (b"plain", b"")
+
+
+def test_raw_bus_loopback_hub_connects_a_star(nn, addr) -> None:
+    url = addr()
+    hub = nn(nanopy.NN_BUS, domain=nanopy.AF_SP_RAW)
+    nanopy.nn_bind(hub, url)
+    t = __import__("threading").Thread(target=_loopback, args=(hub,), daemon=True)
+    t.start()
+    leaves = [nn(nanopy.NN_BUS) for _ in range(3)]
+    for leaf in leaves:
+        nanopy.nn_connect(leaf, url)
+    wait_connected(hub, 3)
+    for leaf in leaves:
+        wait_connected(leaf)
+    nanopy.nn_send(leaves[0], b"star")
+    assert nanopy.nn_recv(leaves[1]) == b"star"
+    assert nanopy.nn_recv(leaves[2]) == b"star"
+    assert _drain(leaves[0]) == []
+    nanopy.nn_setsockopt(hub, nanopy.NN_SOL_SOCKET, nanopy.NN_LINGER, 0)
+    nanopy.nn_close(hub)
+    t.join(5)
+    assert not t.is_alive()
+
+
+def _loopback(s):
+    try:
+        nanopy.nn_device(s, -1)
+    except nanopy.NNError:
+        pass
+
+
+def test_bus_never_blocks_on_a_peer_that_does_not_read(nn, addr) -> None:
+    url = addr()
+    a, b = nn(nanopy.NN_BUS), nn(nanopy.NN_BUS)
+    nanopy.nn_bind(a, url)
+    nanopy.nn_connect(b, url)
+    wait_connected(a)
+    nanopy.nn_setsockopt(a, nanopy.NN_SOL_SOCKET, nanopy.NN_SNDTIMEO, 100)
+    for _ in range(20000):
+        nanopy.nn_send(a, b"y" * 1000)
+    assert nanopy.nn_recv(b) == b"y" * 1000

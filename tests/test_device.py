@@ -354,3 +354,50 @@ def test_nn_term_ends_every_device_with_eterm() -> None:
     assert alive == [False, False, False]
     eterm = nanopy.ETERM
     assert results == {"pair": eterm, "pipeline": eterm, "bus": eterm}
+
+
+def _inproc_reqrep_chain(nn, devices, maxttl=None):
+    urls = [f"inproc://ttl-chain-{id(nn)}-{devices}-{i}" for i in range(devices + 1)]
+    req, rep, stops = None, None, []
+    rep = nn(nanopy.NN_REP, timeout=500)
+    if maxttl is not None:
+        nanopy.nn_setsockopt(rep, nanopy.NN_SOL_SOCKET, nanopy.NN_MAXTTL, maxttl)
+    nanopy.nn_bind(rep, urls[-1])
+    for front, back in zip(urls, urls[1:]):
+        xrep, xreq = _raw(nn, nanopy.NN_REP), _raw(nn, nanopy.NN_REQ)
+        nanopy.nn_bind(xrep, front)
+        nanopy.nn_connect(xreq, back)
+        stops.append((DeviceThread(xrep, xreq), xrep, xreq))
+    req = nn(nanopy.NN_REQ)
+    nanopy.nn_connect(req, urls[0])
+    return req, rep, stops
+
+
+@pytest.mark.timeout(30)
+def test_seven_devices_fit_default_maxttl(nn) -> None:
+    req, rep, stops = _inproc_reqrep_chain(nn, 7)
+    nanopy.nn_send(req, b"deep")
+    assert nanopy.nn_recv(rep) == b"deep"
+    nanopy.nn_send(rep, b"back")
+    assert nanopy.nn_recv(req) == b"back"
+    _stop_all(stops)
+
+
+@pytest.mark.timeout(30)
+def test_eight_devices_exceed_default_maxttl(nn) -> None:
+    req, rep, stops = _inproc_reqrep_chain(nn, 8)
+    nanopy.nn_send(req, b"too-deep")
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(rep)
+    _stop_all(stops)
+
+
+@pytest.mark.timeout(30)
+def test_large_message_through_device(nn, tmp_ipc_dir) -> None:
+    req, rep, stops = _reqrep_chain(nn, _urls(["tcp", "tcp"], tmp_ipc_dir))
+    big = bytes(range(256)) * 4000  # ~1 MB, under the default NN_RCVMAXSIZE
+    nanopy.nn_send(req, big)
+    assert nanopy.nn_recv(rep) == big
+    nanopy.nn_send(rep, big[::-1])
+    assert nanopy.nn_recv(req) == big[::-1]
+    _stop_all(stops)

@@ -242,3 +242,24 @@ def test_pythonic_subscribe_and_unsubscribe(sock, addr) -> None:
     pub.send(b"a2")
     pub.send(b"END")
     assert sub.recv() == b"END"
+
+
+def test_pub_never_blocks_on_a_subscriber_that_does_not_read(nn, addr) -> None:
+    pub, sub = _pubsub(nn, addr(), b"")
+    nanopy.nn_setsockopt(pub, nanopy.NN_SOL_SOCKET, nanopy.NN_SNDTIMEO, 100)
+    payload = b"x" * 1000
+    for _ in range(20000):  # 20 MB: far beyond any buffer
+        nanopy.nn_send(pub, payload)
+    assert nanopy.nn_recv(sub) == payload  # the subscriber still gets what fitted
+
+
+def test_unsubscribe_everything_then_resubscribe(nn, addr) -> None:
+    topics = [b"a", b"ab", b"abc", b"b", b"END"]
+    pub, sub = _pubsub(nn, addr(), *topics)
+    for t in topics[:-1]:
+        nanopy.nn_setsockopt(sub, nanopy.NN_SUB, nanopy.NN_SUB_UNSUBSCRIBE, t)
+    _publish_then_marker(pub, [b"abc", b"b"])
+    assert _received_until_marker(sub) == []
+    nanopy.nn_setsockopt(sub, nanopy.NN_SUB, nanopy.NN_SUB_SUBSCRIBE, b"ab")
+    _publish_then_marker(pub, [b"abc", b"a", b"b"])
+    assert _received_until_marker(sub) == [b"abc"]

@@ -316,3 +316,96 @@ def test_ttl_2_passes_one_device(nn, addr) -> None:
     nanopy.nn_send(rep, b"back")
     assert nanopy.nn_recv(req) == b"back"
     _stop_device(dev)
+
+
+def test_req_recv_dontwait_while_request_outstanding_is_eagain(nn, addr) -> None:
+    req, rep = _pair(nn, addr())
+    nanopy.nn_send(req, b"q")
+    with pytest.raises(nanopy.Again):
+        nanopy.nn_recv(req, nanopy.NN_DONTWAIT)
+
+
+def test_request_stays_outstanding_after_recv_timeout(nn, addr) -> None:
+    req, rep = _pair(nn, addr())
+    nanopy.nn_setsockopt(req, nanopy.NN_SOL_SOCKET, nanopy.NN_RCVTIMEO, 100)
+    nanopy.nn_send(req, b"slow")
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(req)
+    assert nanopy.nn_recv(rep) == b"slow"
+    nanopy.nn_send(rep, b"finally")
+    nanopy.nn_setsockopt(req, nanopy.NN_SOL_SOCKET, nanopy.NN_RCVTIMEO, 5000)
+    assert nanopy.nn_recv(req) == b"finally"
+
+
+def test_rep_reply_to_vanished_req_is_silently_dropped(nn, addr) -> None:
+    req, rep = _pair(nn, addr())
+    nanopy.nn_send(req, b"q")
+    assert nanopy.nn_recv(rep) == b"q"
+    nanopy.nn_setsockopt(req, nanopy.NN_SOL_SOCKET, nanopy.NN_LINGER, 0)
+    nanopy.nn_close(req)
+    import time
+
+    deadline = time.monotonic() + 5
+    while nanopy.nn_get_statistic(rep, nanopy.NN_STAT_CURRENT_CONNECTIONS) > 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert nanopy.nn_send(rep, b"nobody-home") == 11
+
+
+def test_req_resends_to_rep_that_appears_after_first_rep_died(nn, addr) -> None:
+    url = addr()
+    rep1 = nn(nanopy.NN_REP)
+    nanopy.nn_bind(rep1, url)
+    req = nn(nanopy.NN_REQ)
+    nanopy.nn_setsockopt(req, nanopy.NN_SOL_SOCKET, nanopy.NN_RECONNECT_IVL, 20)
+    nanopy.nn_connect(req, url)
+    wait_connected(req)
+    nanopy.nn_send(req, b"survivor")
+    assert nanopy.nn_recv(rep1) == b"survivor"
+    nanopy.nn_setsockopt(rep1, nanopy.NN_SOL_SOCKET, nanopy.NN_LINGER, 0)
+    nanopy.nn_close(rep1)
+    rep2 = nn(nanopy.NN_REP)
+    nanopy.nn_bind(rep2, url)
+    assert nanopy.nn_recv(rep2) == b"survivor"
+    nanopy.nn_send(rep2, b"ok")
+    assert nanopy.nn_recv(req) == b"ok"
+
+
+def test_concurrent_raw_rep_server_threads(nn, addr) -> None:
+    """A raw REP shared by worker threads answers many clients, each reply to its sender."""
+    url = addr()
+    xrep = nn(nanopy.NN_REP, domain=nanopy.AF_SP_RAW)
+    nanopy.nn_bind(xrep, url)
+    clients = [nn(nanopy.NN_REQ) for _ in range(4)]
+    for c in clients:
+        nanopy.nn_connect(c, url)
+    wait_connected(xrep, 4)
+    rounds = 50
+    errors: list[BaseException] = []
+
+    def worker(count: int) -> None:
+        try:
+            for _ in range(count):
+                body, hdr = nanopy.nn_recvmsg(xrep)
+                nanopy.nn_sendmsg(xrep, [b"re:" + body], control=hdr)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(rounds * 2,)) for _ in range(2)]
+    for w in workers:
+        w.start()
+
+    def client(i: int, c: int) -> None:
+        try:
+            for k in range(rounds):
+                nanopy.nn_send(c, b"%d-%d" % (i, k))
+                assert nanopy.nn_recv(c) == b"re:%d-%d" % (i, k)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(i, c)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads + workers:
+        t.join(30)
+    assert not errors, errors

@@ -207,3 +207,55 @@ def test_survey_ttl_2_passes_one_device(nn, addr) -> None:
     nanopy.nn_send(resp, b"back")
     assert nanopy.nn_recv(surveyor) == b"back"
     _stop(dev)
+
+
+def test_surveyor_recv_dontwait_during_survey_is_eagain(nn, addr) -> None:
+    surveyor, _ = _surveyor(nn, addr(), deadline=3000)
+    nanopy.nn_send(surveyor, b"q")
+    with pytest.raises(nanopy.Again):
+        nanopy.nn_recv(surveyor, nanopy.NN_DONTWAIT)
+
+
+def test_respondent_answers_reach_the_right_surveyor(nn, addr) -> None:
+    u1, u2 = addr(), addr()
+    s1, s2 = nn(nanopy.NN_SURVEYOR), nn(nanopy.NN_SURVEYOR)
+    for s, u in ((s1, u1), (s2, u2)):
+        nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, 3000)
+        nanopy.nn_bind(s, u)
+    resp = nn(nanopy.NN_RESPONDENT)
+    nanopy.nn_connect(resp, u1)
+    nanopy.nn_connect(resp, u2)
+    wait_connected(resp, 2)
+    wait_connected(s1)
+    wait_connected(s2)
+    nanopy.nn_send(s1, b"from-1")
+    assert nanopy.nn_recv(resp) == b"from-1"
+    nanopy.nn_send(resp, b"to-1")
+    nanopy.nn_send(s2, b"from-2")
+    assert nanopy.nn_recv(resp) == b"from-2"
+    nanopy.nn_send(resp, b"to-2")
+    assert nanopy.nn_recv(s1) == b"to-1"
+    assert nanopy.nn_recv(s2) == b"to-2"
+
+
+def test_respondent_recv_discards_held_survey(nn, addr) -> None:
+    surveyor, (resp,) = _surveyor(nn, addr(), deadline=3000)
+    nanopy.nn_send(surveyor, b"one")
+    assert nanopy.nn_recv(resp) == b"one"
+    nanopy.nn_send(surveyor, b"two")
+    assert nanopy.nn_recv(resp) == b"two"
+    nanopy.nn_send(resp, b"answer-two")
+    assert nanopy.nn_recv(surveyor) == b"answer-two"
+
+
+def test_new_survey_after_deadline_works(nn, addr) -> None:
+    surveyor, (resp,) = _surveyor(nn, addr(), deadline=100)
+    nanopy.nn_send(surveyor, b"first")
+    nanopy.nn_recv(resp)
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(surveyor)
+    nanopy.nn_setsockopt(surveyor, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, 3000)
+    nanopy.nn_send(surveyor, b"second")
+    assert nanopy.nn_recv(resp) == b"second"
+    nanopy.nn_send(resp, b"yes")
+    assert nanopy.nn_recv(surveyor) == b"yes"
