@@ -1,0 +1,1 @@
+"""Native SP peers (libnanomsg, NNG) run as subprocesses by the interop tests."""
