@@ -199,3 +199,19 @@ def test_bus_never_blocks_on_a_peer_that_does_not_read(nn, addr) -> None:
     for _ in range(20000):
         nanopy.nn_send(a, b"y" * 1000)
     assert nanopy.nn_recv(b) == b"y" * 1000
+
+
+def test_recv_many_on_raw_bus_returns_bodies(nn, addr) -> None:
+    url = addr()
+    raw = nn(nanopy.NN_BUS, domain=nanopy.AF_SP_RAW)
+    peer = nn(nanopy.NN_BUS)
+    nanopy.nn_bind(raw, url)
+    nanopy.nn_connect(peer, url)
+    wait_connected(raw)
+    wait_connected(peer)
+    for i in range(5):
+        nanopy.nn_send(peer, b"b%d" % i)
+    got: list[bytes] = []
+    while len(got) < 5:
+        got.extend(nanopy.recv_many(raw, 16))
+    assert got == [b"b%d" % i for i in range(5)]

@@ -263,3 +263,24 @@ def test_unsubscribe_everything_then_resubscribe(nn, addr) -> None:
     nanopy.nn_setsockopt(sub, nanopy.NN_SUB, nanopy.NN_SUB_SUBSCRIBE, b"ab")
     _publish_then_marker(pub, [b"abc", b"a", b"b"])
     assert _received_until_marker(sub) == [b"abc"]
+
+
+def test_recv_many_on_sub_still_filters(nn, addr) -> None:
+    pub, sub = _pubsub(nn, addr(), b"k", b"END")
+    _publish_then_marker(pub, [b"k1", b"x1", b"k2", b"x2", b"k3"])
+    got: list[bytes] = []
+    while b"END" not in got:
+        got.extend(nanopy.recv_many(sub, 16))
+    assert got == [b"k1", b"k2", b"k3", b"END"]
+
+
+def test_send_many_on_pub_reaches_sub(nn, addr) -> None:
+    pub, sub = _pubsub(nn, addr(), b"")
+    assert nanopy.send_many(pub, [b"m1", b"m2", b"m3"]) == 3
+    assert [nanopy.nn_recv(sub) for _ in range(3)] == [b"m1", b"m2", b"m3"]
+
+
+def test_message_shorter_than_topic_is_filtered(nn, addr) -> None:
+    pub, sub = _pubsub(nn, addr(), b"longtopic", b"END")
+    _publish_then_marker(pub, [b"long", b"", b"longtopic"])
+    assert _received_until_marker(sub) == [b"longtopic"]

@@ -409,3 +409,83 @@ def test_concurrent_raw_rep_server_threads(nn, addr) -> None:
     for t in threads + workers:
         t.join(30)
     assert not errors, errors
+
+
+def _raw_rep_pair(nn, url):
+    xrep = nn(nanopy.NN_REP, domain=nanopy.AF_SP_RAW)
+    req = nn(nanopy.NN_REQ)
+    nanopy.nn_bind(xrep, url)
+    nanopy.nn_connect(req, url)
+    wait_connected(req)
+    wait_connected(xrep)
+    return xrep, req
+
+
+def test_duplicate_reply_is_not_delivered_twice(nn, addr) -> None:
+    xrep, req = _raw_rep_pair(nn, addr())
+    nanopy.nn_send(req, b"q")
+    _, hdr = nanopy.nn_recvmsg(xrep)
+    nanopy.nn_sendmsg(xrep, [b"first"], control=hdr)
+    nanopy.nn_sendmsg(xrep, [b"duplicate"], control=hdr)
+    import time
+
+    time.sleep(0.2)  # let the duplicate arrive while the first reply is stored
+    assert nanopy.nn_recv(req) == b"first"
+    with pytest.raises(nanopy.StateError):
+        nanopy.nn_recv(req)
+
+
+def test_duplicate_of_old_reply_is_dropped_during_next_request(nn, addr) -> None:
+    xrep, req = _raw_rep_pair(nn, addr())
+    nanopy.nn_send(req, b"q1")
+    _, h1 = nanopy.nn_recvmsg(xrep)
+    nanopy.nn_sendmsg(xrep, [b"a1"], control=h1)
+    assert nanopy.nn_recv(req) == b"a1"
+    nanopy.nn_send(req, b"q2")
+    _, h2 = nanopy.nn_recvmsg(xrep)
+    nanopy.nn_sendmsg(xrep, [b"a1-again"], control=h1)
+    nanopy.nn_sendmsg(xrep, [b"a2"], control=h2)
+    assert nanopy.nn_recv(req) == b"a2"
+
+
+def test_req_drops_reply_shorter_than_4_bytes(nn, addr) -> None:
+    xrep, req = _raw_rep_pair(nn, addr())
+    nanopy.nn_send(req, b"q")
+    _, hdr = nanopy.nn_recvmsg(xrep)
+    nanopy.nn_sendmsg(xrep, [b"ab"], control=hdr[:4])  # wire body "ab": no request id
+    nanopy.nn_sendmsg(xrep, [b"good"], control=hdr)
+    assert nanopy.nn_recv(req) == b"good"
+
+
+def test_req_drops_reply_whose_id_lacks_top_bit(nn, addr) -> None:
+    xrep, req = _raw_rep_pair(nn, addr())
+    nanopy.nn_send(req, b"q")
+    _, hdr = nanopy.nn_recvmsg(xrep)
+    bad = hdr[:4] + bytes([hdr[4] & 0x7F]) + hdr[5:8]
+    nanopy.nn_sendmsg(xrep, [b"bad"], control=bad)
+    nanopy.nn_sendmsg(xrep, [b"good"], control=hdr)
+    assert nanopy.nn_recv(req) == b"good"
+
+
+def test_raw_rep_behind_device_sees_three_word_header(nn, addr) -> None:
+    front, back = addr(), addr()
+    dev_rep = nn(nanopy.NN_REP, domain=nanopy.AF_SP_RAW)
+    dev_req = nn(nanopy.NN_REQ, domain=nanopy.AF_SP_RAW)
+    nanopy.nn_bind(dev_rep, front)
+    nanopy.nn_bind(dev_req, back)
+    server = nn(nanopy.NN_REP, domain=nanopy.AF_SP_RAW)
+    nanopy.nn_connect(server, back)
+    req = nn(nanopy.NN_REQ)
+    nanopy.nn_connect(req, front)
+    wait_connected(req)
+    wait_connected(server)
+    thread = threading.Thread(target=_run_device, args=(dev_rep, dev_req), daemon=True)
+    thread.start()
+    nanopy.nn_send(req, b"deep")
+    body, hdr = nanopy.nn_recvmsg(server)
+    assert body == b"deep" and len(hdr) == 12
+    words = [int.from_bytes(hdr[i : i + 4], "big") for i in (0, 4, 8)]
+    assert [w >> 31 for w in words] == [0, 0, 1]
+    nanopy.nn_sendmsg(server, [b"up"], control=hdr)
+    assert nanopy.nn_recv(req) == b"up"
+    _stop_device((dev_rep, dev_req, thread))
