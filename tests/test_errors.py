@@ -311,3 +311,41 @@ def test_sockets_usable_again_after_emfile() -> None:
             nanopy.nn_close(s)
     s = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
     nanopy.nn_close(s)
+
+
+# ---- out-of-C-range integers are bad arguments, not OverflowError ---------------------
+
+
+def test_huge_protocol_number_is_einval() -> None:
+    _raises(nanopy.EINVAL, nanopy.nn_socket, nanopy.AF_SP, 2**40)
+
+
+def test_huge_domain_is_eafnosupport() -> None:
+    _raises(nanopy.EAFNOSUPPORT, nanopy.nn_socket, 2**40, nanopy.NN_PAIR)
+
+
+def test_huge_socket_id_is_ebadf() -> None:
+    _raises(nanopy.EBADF, nanopy.nn_close, 2**40)
+
+
+def test_huge_statistic_id_is_einval(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.EINVAL, nanopy.nn_get_statistic, s, 2**70)
+
+
+@pytest.mark.parametrize("value", [2**31, 2**40, -(2**31) - 1])
+def test_int_option_outside_c_int_is_einval(nn, value: int) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.EINVAL, nanopy.nn_setsockopt, s, SOL, nanopy.NN_SNDBUF, value)
+
+
+def test_address_with_nul_byte_is_einval(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    _raises(nanopy.EINVAL, nanopy.nn_bind, s, "inproc://a\x00b")
+
+
+def test_address_length_limit_counts_utf8_bytes(nn) -> None:
+    s = nn(nanopy.NN_PAIR)
+    url = "inproc://" + "\u00e9" * 60
+    assert len(url) < 128 < len(url.encode())
+    _raises(nanopy.ENAMETOOLONG, nanopy.nn_bind, s, url)

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import wait_connected
+from conftest import free_tcp_port, make_address, wait_connected
 
 import nanopy
 
@@ -301,3 +301,113 @@ def test_inproc_hundred_ping_pongs(nn) -> None:
         assert nanopy.nn_recv(a) == b"ping%d" % i
         nanopy.nn_send(a, b"pong%d" % i)
         assert nanopy.nn_recv(b) == b"pong%d" % i
+
+
+# ---- NN_RCVMAXSIZE on stream transports (NANOMSG.md §3.6) ----------------------------
+
+
+@pytest.mark.parametrize("kind", ["ipc", "tcp"])
+def test_message_at_default_rcvmaxsize_is_delivered(nn, tmp_ipc_dir, kind: str) -> None:
+    a, b = _connected_pair(nn, make_address(kind, tmp_ipc_dir))
+    payload = b"m" * 1048576
+    t = threading.Thread(target=nanopy.nn_send, args=(a, payload))
+    t.start()
+    assert nanopy.nn_recv(b) == payload
+    t.join(5)
+
+
+@pytest.mark.parametrize("kind", ["ipc", "tcp"])
+def test_message_over_default_rcvmaxsize_is_dropped(nn, tmp_ipc_dir, kind: str) -> None:
+    a, b = _connected_pair(nn, make_address(kind, tmp_ipc_dir))
+    nanopy.nn_setsockopt(b, SOL, nanopy.NN_RCVTIMEO, 500)
+    t = threading.Thread(target=nanopy.nn_send, args=(a, b"m" * 1048577))
+    t.start()
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(b)
+    t.join(5)
+
+
+def test_inproc_ignores_rcvmaxsize(nn) -> None:
+    url = f"inproc://maxsize-{time.monotonic_ns()}"
+    a = nn(nanopy.NN_PAIR)
+    b = nn(nanopy.NN_PAIR)
+    nanopy.nn_setsockopt(b, SOL, nanopy.NN_RCVMAXSIZE, 4)
+    nanopy.nn_bind(a, url)
+    nanopy.nn_connect(b, url)
+    nanopy.nn_send(a, b"longer than four")
+    assert nanopy.nn_recv(b) == b"longer than four"
+
+
+@pytest.mark.parametrize("kind", ["ipc", "tcp"])
+def test_rcvmaxsize_zero_allows_only_empty_messages(nn, tmp_ipc_dir, kind: str) -> None:
+    url = make_address(kind, tmp_ipc_dir)
+    a = nn(nanopy.NN_PAIR)
+    b = nn(nanopy.NN_PAIR, timeout=500)
+    nanopy.nn_setsockopt(b, SOL, nanopy.NN_RCVMAXSIZE, 0)
+    nanopy.nn_bind(a, url)
+    nanopy.nn_connect(b, url)
+    wait_connected(b)
+    nanopy.nn_send(a, b"")
+    assert nanopy.nn_recv(b) == b""
+    nanopy.nn_send(a, b"x")
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(b)
+
+
+# ---- NN_LINGER is honoured (API.md §4) -----------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_close_with_default_linger_delivers_queued_messages(nn, addr) -> None:
+    url = addr()
+    b = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(b, url)
+    a = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+    nanopy.nn_setsockopt(a, SOL, nanopy.NN_SNDTIMEO, 5000)
+    nanopy.nn_connect(a, url)
+    wait_connected(a)
+    n, size = 64, 32 * 1024
+    got: list[int] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(n):
+                got.append(int.from_bytes(nanopy.nn_recv(b)[:4], "big"))
+        except nanopy.NNError:
+            pass
+
+    sent = 0
+    try:
+        while sent < n:
+            nanopy.nn_send(a, sent.to_bytes(4, "big") + b"x" * size, nanopy.NN_DONTWAIT)
+            sent += 1
+    except nanopy.Again:
+        pass
+    t = threading.Thread(target=reader)
+    t.start()
+    while sent < n:
+        nanopy.nn_send(a, sent.to_bytes(4, "big") + b"x" * size)
+        sent += 1
+    nanopy.nn_close(a)
+    t.join(10)
+    assert got == list(range(n))
+
+
+@pytest.mark.timeout(30)
+def test_close_with_linger_returns_within_linger_when_peer_stalls(nn) -> None:
+    url = f"tcp://127.0.0.1:{free_tcp_port()}"
+    b = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(b, url)
+    a = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+    nanopy.nn_setsockopt(a, SOL, nanopy.NN_SNDTIMEO, 100)
+    nanopy.nn_connect(a, url)
+    wait_connected(a)
+    try:
+        for _ in range(10_000):
+            nanopy.nn_send(a, b"y" * 65536)
+    except nanopy.Timeout:
+        pass
+    nanopy.nn_setsockopt(a, SOL, nanopy.NN_LINGER, 200)
+    start = time.monotonic()
+    nanopy.nn_close(a)
+    assert time.monotonic() - start < 2.0
