@@ -411,3 +411,37 @@ def test_close_with_linger_returns_within_linger_when_peer_stalls(nn) -> None:
     start = time.monotonic()
     nanopy.nn_close(a)
     assert time.monotonic() - start < 2.0
+
+
+def test_messages_sent_just_before_peer_closes_are_received(nn, addr) -> None:
+    a, b = _connected_pair(nn, addr())
+    for i in range(3):
+        nanopy.nn_send(b, b"m%d" % i)
+    nanopy.nn_close(b)
+    assert [nanopy.nn_recv(a) for _ in range(3)] == [b"m0", b"m1", b"m2"]
+
+
+@pytest.mark.timeout(60)
+def test_bound_pair_pairs_again_after_connector_churn(nn, addr) -> None:
+    url = addr()
+    hub = nn(nanopy.NN_PAIR)
+    nanopy.nn_bind(hub, url)
+
+    def churn() -> None:
+        for _ in range(25):
+            s = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+            nanopy.nn_connect(s, url)
+            time.sleep(0.002)
+            nanopy.nn_setsockopt(s, SOL, nanopy.NN_LINGER, 0)
+            nanopy.nn_close(s)
+
+    threads = [threading.Thread(target=churn) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    _wait_disconnected(hub)
+    good = nn(nanopy.NN_PAIR)
+    nanopy.nn_connect(good, url)
+    nanopy.nn_send(good, b"after churn")
+    assert nanopy.nn_recv(hub) == b"after churn"

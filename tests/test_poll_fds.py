@@ -225,3 +225,17 @@ def test_close_signals_readiness_fd_waiters(nn) -> None:
     nanopy.nn_close(s)
     t.join(6)
     assert woke == [True]
+
+
+def test_sndfd_cleared_when_the_only_peer_goes_away(nn, addr) -> None:
+    a, b = _pair(nn, addr())
+    fd = _sndfd(a)
+    assert _wait_readable(fd)
+    nanopy.nn_setsockopt(b, SOL, nanopy.NN_LINGER, 0)
+    nanopy.nn_close(b)
+    deadline = time.monotonic() + 5
+    while nanopy.nn_get_statistic(a, nanopy.NN_STAT_CURRENT_CONNECTIONS):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert not _readable(fd, 0.05)
+    assert nanopy.nn_poll([(a, OUT)], 0) == [0]
