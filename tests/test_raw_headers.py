@@ -173,3 +173,62 @@ def test_raw_rep_drops_request_without_terminating_id(nn, addr) -> None:
     nanopy.nn_sendmsg(xreq, [b""], control=struct.pack(">I", 5))  # no word with bit 31
     with pytest.raises(nanopy.Timeout):
         nanopy.nn_recv(rep)
+
+
+def _raw_req_to_rep(nn, url, maxttl=None):
+    rep = nn(nanopy.NN_REP, timeout=500)
+    if maxttl is not None:
+        nanopy.nn_setsockopt(rep, nanopy.NN_SOL_SOCKET, nanopy.NN_MAXTTL, maxttl)
+    xreq = nn(nanopy.NN_REQ, domain=nanopy.AF_SP_RAW)
+    nanopy.nn_bind(rep, url)
+    nanopy.nn_connect(xreq, url)
+    wait_connected(xreq)
+    wait_connected(rep)
+    return rep, xreq
+
+
+def _stack(hops):
+    """A backtrace of ``hops`` words: hops-1 pipe ids then the request id."""
+    return b"".join(struct.pack(">I", 100 + i) for i in range(hops - 1)) + struct.pack(
+        ">I", TOP | 9
+    )
+
+
+def test_rep_accepts_request_at_exactly_maxttl_hops(nn, addr) -> None:
+    rep, xreq = _raw_req_to_rep(nn, addr())
+    nanopy.nn_sendmsg(xreq, [b"eight"], control=_stack(8))
+    assert nanopy.nn_recv(rep) == b"eight"
+
+
+def test_rep_drops_request_beyond_maxttl_hops(nn, addr) -> None:
+    rep, xreq = _raw_req_to_rep(nn, addr())
+    nanopy.nn_sendmsg(xreq, [b"nine"], control=_stack(9))
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(rep)
+
+
+def test_raised_maxttl_accepts_deeper_request(nn, addr) -> None:
+    rep, xreq = _raw_req_to_rep(nn, addr(), maxttl=20)
+    nanopy.nn_sendmsg(xreq, [b"twenty"], control=_stack(20))
+    assert nanopy.nn_recv(rep) == b"twenty"
+
+
+def test_rep_reply_carries_whole_stack_back(nn, addr) -> None:
+    rep, xreq = _raw_req_to_rep(nn, addr())
+    stack = _stack(3)
+    nanopy.nn_sendmsg(xreq, [b"q"], control=stack)
+    assert nanopy.nn_recv(rep) == b"q"
+    nanopy.nn_send(rep, b"a")
+    # raw REQ exposes only the first 4 bytes as header; the rest of the stack stays in the body
+    assert nanopy.nn_recvmsg(xreq) == (stack[4:] + b"a", stack[:4])
+
+
+def test_raw_pair_sends_no_header_by_default(nn, addr) -> None:
+    url = addr()
+    a = nn(nanopy.NN_PAIR, domain=nanopy.AF_SP_RAW)
+    b = nn(nanopy.NN_PAIR, domain=nanopy.AF_SP_RAW)
+    nanopy.nn_bind(a, url)
+    nanopy.nn_connect(b, url)
+    wait_connected(b)
+    nanopy.nn_send(b, b"plain")
+    assert nanopy.nn_recvmsg(a) == (b"plain", b"")
