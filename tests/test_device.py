@@ -401,3 +401,93 @@ def test_large_message_through_device(nn, tmp_ipc_dir) -> None:
     nanopy.nn_send(rep, big[::-1])
     assert nanopy.nn_recv(req) == big[::-1]
     _stop_all(stops)
+
+
+@pytest.mark.timeout(60)
+def test_pipeline_device_forwards_10k_in_order(nn, tmp_ipc_dir) -> None:
+    a1, a2 = _urls(["tcp", "tcp"], tmp_ipc_dir)
+    pull, push = _raw(nn, nanopy.NN_PULL), _raw(nn, nanopy.NN_PUSH)
+    nanopy.nn_bind(pull, a1)
+    nanopy.nn_bind(push, a2)
+    dev = DeviceThread(pull, push)
+    src, dst = nn(nanopy.NN_PUSH), nn(nanopy.NN_PULL)
+    nanopy.nn_connect(src, a1)
+    nanopy.nn_connect(dst, a2)
+    wait_connected(src)
+    wait_connected(dst)
+    n = 10_000
+    sender = threading.Thread(
+        target=lambda: [nanopy.nn_send(src, b"%d" % i) for i in range(n)], daemon=True
+    )
+    sender.start()
+    assert [nanopy.nn_recv(dst) for _ in range(n)] == [b"%d" % i for i in range(n)]
+    sender.join(10)
+    dev.stop(pull, push)
+
+
+@pytest.mark.timeout(60)
+def test_reqrep_device_under_concurrent_load_routes_every_reply(nn, tmp_ipc_dir) -> None:
+    front, back = _urls(["tcp", "tcp"], tmp_ipc_dir)
+    xrep, xreq = _raw(nn, nanopy.NN_REP), _raw(nn, nanopy.NN_REQ)
+    nanopy.nn_bind(xrep, front)
+    nanopy.nn_bind(xreq, back)
+    dev = DeviceThread(xrep, xreq)
+    servers = [nn(nanopy.NN_REP) for _ in range(2)]
+    for s in servers:
+        nanopy.nn_connect(s, back)
+    clients = [nn(nanopy.NN_REQ) for _ in range(4)]
+    for c in clients:
+        nanopy.nn_connect(c, front)
+    wait_connected(xrep, 4)
+    wait_connected(xreq, 2)
+    rounds = 300
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def serve(s: int) -> None:
+        nanopy.nn_setsockopt(s, nanopy.NN_SOL_SOCKET, nanopy.NN_RCVTIMEO, 200)
+        while not stop.is_set():
+            try:
+                body = nanopy.nn_recv(s)
+            except nanopy.Timeout:
+                continue
+            except nanopy.NNError as exc:
+                errors.append(exc)
+                return
+            nanopy.nn_send(s, b"re:" + body)
+
+    def client(i: int, c: int) -> None:
+        try:
+            for k in range(rounds):
+                nanopy.nn_send(c, b"%d/%d" % (i, k))
+                assert nanopy.nn_recv(c) == b"re:%d/%d" % (i, k)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=serve, args=(s,), daemon=True) for s in servers]
+    users = [threading.Thread(target=client, args=(i, c)) for i, c in enumerate(clients)]
+    for t in workers + users:
+        t.start()
+    for t in users:
+        t.join(40)
+    stop.set()
+    for t in workers:
+        t.join(5)
+    assert not errors, errors
+    dev.stop(xrep, xreq)
+
+
+def test_device_ends_with_ebadf_when_closed_during_traffic(nn, addr) -> None:
+    a1, a2 = addr(), addr()
+    pull, push = _raw(nn, nanopy.NN_PULL), _raw(nn, nanopy.NN_PUSH)
+    nanopy.nn_bind(pull, a1)
+    nanopy.nn_bind(push, a2)
+    dev = DeviceThread(pull, push)
+    src = nn(nanopy.NN_PUSH)
+    dst = nn(nanopy.NN_PULL)
+    nanopy.nn_connect(src, a1)
+    nanopy.nn_connect(dst, a2)
+    for i in range(200):
+        nanopy.nn_send(src, b"%d" % i)
+    assert nanopy.nn_recv(dst) == b"0"
+    dev.stop(pull, push)
