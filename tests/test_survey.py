@@ -39,12 +39,14 @@ def test_recv_before_any_survey_is_efsm(nn) -> None:
     with pytest.raises(nanopy.StateError) as info:
         nanopy.nn_recv(surveyor)
     assert info.value.errno == nanopy.EFSM
+    assert "SURVEYOR" in str(info.value) and "recv" in str(info.value)
 
 
 def test_respondent_send_before_recv_is_efsm(nn) -> None:
     resp = nn(nanopy.NN_RESPONDENT)
-    with pytest.raises(nanopy.StateError):
+    with pytest.raises(nanopy.StateError) as info:
         nanopy.nn_send(resp, b"unasked")
+    assert "RESPONDENT" in str(info.value) and "send" in str(info.value)
 
 
 def test_respondent_second_send_is_efsm(nn, addr) -> None:
