@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Sequence
 
 import pytest
 from interop_harness import (
+    HELPERS_DIR,
     NATIVE_PEERS,
     PROTOCOL_PAIRS,
     AddressBook,
@@ -29,6 +31,8 @@ from interop_harness import (
     short_tmp_dir,
 )
 from nanopy_side import NanopySockets
+
+import nanopy
 
 
 def running_in_ci() -> bool:
@@ -93,6 +97,24 @@ def processes() -> Iterator[List[PeerProcess]]:
     yield started
     for process in started:
         process.kill()
+
+
+@pytest.fixture
+def spawn_nanopy_helper(processes: List[PeerProcess]) -> Callable[..., PeerProcess]:
+    """Start ``helpers/<script>`` (which imports nanopy) with the nanopy this test imports."""
+
+    def spawn(script: str, *args: str) -> PeerProcess:
+        env = dict(os.environ)
+        nanopy_root = str(Path(nanopy.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(
+            part for part in (nanopy_root, env.get("PYTHONPATH", "")) if part
+        )
+        argv = [sys.executable, str(HELPERS_DIR / script), *args]
+        process = PeerProcess(f"nanopy {script}", argv, env=env)
+        processes.append(process)
+        return process
+
+    return spawn
 
 
 @pytest.fixture

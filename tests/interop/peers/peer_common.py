@@ -12,7 +12,7 @@ Command line (both peers)::
 
     <peer>.py --proto PROTO (--bind URL | --connect URL)... --action ACTION
               [--sizes 0,1,7,1000,1048576] [--count N] [--timeout-ms MS]
-              [--rcvmaxsize BYTES] [--resend-ivl-ms MS] [--lifetime-s S]
+              [--rcvmaxsize BYTES] [--resend-ivl-ms MS] [--lifetime-s S] [--await-peer]
     <peer>.py --check
 
 ``PROTO`` is one of pair, pub, sub, req, rep, push, pull, surveyor, respondent, bus.
@@ -35,7 +35,8 @@ Actions:
 Output, one line each, on stdout:
 
 ``READY``
-    the socket is bound or connected (and subscribed to everything, for SUB);
+    the socket is bound or connected (and subscribed to everything, for SUB); with
+    ``--await-peer``, only once a connection to a peer is established;
 ``RECV <index> <size> <sha256> <hex of the first bytes>``
     one received message;
 ``SENT <index> <size>``
@@ -170,6 +171,9 @@ def build_parser(backend_name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--lifetime-s", type=float, default=60.0, help="upper bound on the peer's life"
     )
+    parser.add_argument(
+        "--await-peer", action="store_true", help="say READY only once a peer is connected"
+    )
     return parser
 
 
@@ -296,6 +300,8 @@ def main(
         sys.stderr.write(f"ERROR setting up {options.proto}: {exc}\n")
         return EXIT_FAILED
     try:
+        if options.await_peer:
+            wait_for_connection(sock, options.timeout_ms / 1000)
         emit("READY")
         ACTION_FUNCTIONS[options.action](sock, options)
         emit("DONE")

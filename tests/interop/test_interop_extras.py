@@ -1,0 +1,184 @@
+"""Interop cases beyond the plain matrix: REQ resend, SURVEYOR deadline, nanopy as a device.
+
+* ``test_req_resend``: a nanopy REQ, two native REPs. The first REP takes the request and never
+  answers; nanopy must re-send the same request (same id, else the reply is dropped) to the
+  second REP, either because the first one was killed or because the resend timer fired.
+* ``test_surveyor_deadline``: a nanopy SURVEYOR and a native RESPONDENT that never answers;
+  the blocked recv must end with ETIMEDOUT (``nanopy.Timeout``) at the deadline, and the next
+  recv of the same survey with EFSM.
+* ``test_device``: native peers on both sides of a nanopy ``nn_device`` between two raw
+  sockets (REQ -> raw REP|raw REQ -> REP, and likewise for SURVEYOR and PUSH). The device runs
+  in its own process (``helpers/nanopy_device.py``) because stopping it takes ``nn_term()``,
+  which is process-wide and permanent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import List
+
+import pytest
+from interop_harness import (
+    BIND_SIDES,
+    MESSAGE_SIZES,
+    NATIVE_PEERS,
+    TRANSPORTS,
+    PeerProcess,
+    assert_described,
+    payloads,
+)
+from nanopy_side import wait_for_connections
+from peers.peer_common import answer_for, describe, make_payload
+
+import nanopy
+
+pytestmark = pytest.mark.timeout(60)
+
+RESEND_VARIANTS = {
+    # id: (NN_REQ_RESEND_IVL in ms, kill the REP holding the request?)
+    "rep_killed-ivl_200ms": (200, True),
+    "rep_killed-ivl_60s": (60000, True),
+    "rep_stalls-ivl_200ms": (200, False),
+}
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport", "variant"),
+    [
+        pytest.param(backend, transport, variant, id=f"{backend}-{transport}-{variant}")
+        for backend, transport, variant in itertools.product(
+            NATIVE_PEERS, TRANSPORTS, RESEND_VARIANTS
+        )
+    ],
+)
+def test_req_resend(backend, transport, variant, addresses, nanopy_sockets, spawn_peer):
+    """The request held by a silent (or dead) native REP is answered by the other REP."""
+    resend_ivl_ms, kill_first = RESEND_VARIANTS[variant]
+    url = addresses.url(transport)
+    s = nanopy_sockets.open("req")
+    nanopy.nn_setsockopt(s, nanopy.NN_REQ, nanopy.NN_REQ_RESEND_IVL, resend_ivl_ms)
+    nanopy.nn_bind(s, url)
+
+    silent = spawn_peer(backend, "rep", "never-answer", connect=[url], extra=["--await-peer"])
+    silent.wait_ready()
+    wait_for_connections(s, 1)
+    request = make_payload(0, 1000)
+    nanopy.nn_send(s, request)
+    held = silent.wait_for_line("RECV").split(" ", 2)[2]
+    assert held == describe(request), "the first REP got a different request"
+
+    answering = spawn_peer(
+        backend, "rep", "serve", connect=[url], extra=["--count", "1", "--await-peer"]
+    )
+    answering.wait_ready()
+    wait_for_connections(s, 2)
+    if kill_first:
+        silent.kill()
+
+    try:
+        reply = nanopy.nn_recv(s)
+    except nanopy.NNError as exc:
+        raise answering.failure(f"nanopy REQ got no reply after the resend: {exc!r}") from exc
+    assert reply == answer_for(request), (
+        f"reply {describe(reply)} is not the answer {describe(answer_for(request))}"
+    )
+    assert_described("second native REP received", [request], answering.finish())
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport", "bind_side"),
+    [
+        pytest.param(backend, transport, side, id=f"{backend}-{transport}-{side}")
+        for backend, transport, side in itertools.product(NATIVE_PEERS, TRANSPORTS, BIND_SIDES)
+    ],
+)
+def test_surveyor_deadline(backend, transport, bind_side, addresses, nanopy_sockets, spawn_peer):
+    """A survey nobody answers ends in ETIMEDOUT at the deadline, then EFSM."""
+    deadline_ms = 300
+    url = addresses.url(transport)
+    s = nanopy_sockets.open("surveyor")
+    nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, deadline_ms)
+    if bind_side == "nanopy_binds":
+        nanopy.nn_bind(s, url)
+        respondent = spawn_peer(backend, "respondent", "never-answer", connect=[url])
+        respondent.wait_ready()
+    else:
+        respondent = spawn_peer(backend, "respondent", "never-answer", bind=[url])
+        respondent.wait_ready()
+        nanopy.nn_connect(s, url)
+    wait_for_connections(s, 1)
+
+    survey = make_payload(0, 64)
+    started = time.monotonic()
+    nanopy.nn_send(s, survey)
+    with pytest.raises(nanopy.Timeout) as raised:
+        nanopy.nn_recv(s)
+    elapsed = time.monotonic() - started
+    assert raised.value.errno == nanopy.ETIMEDOUT
+    assert deadline_ms / 1000 * 0.8 <= elapsed < 5.0, f"deadline fired after {elapsed:.3f} s"
+
+    got = respondent.wait_for_line("RECV").split(" ", 2)[2]
+    assert got == describe(survey), "the native respondent got a different survey"
+    with pytest.raises(nanopy.StateError):
+        nanopy.nn_recv(s)
+
+
+# family: (device front raw proto, back raw proto,
+#          native front proto and action, native back proto and action)
+DEVICE_FAMILIES = {
+    "reqrep": ("rep", "req", ("req", "ask"), ("rep", "serve")),
+    "survey": ("respondent", "surveyor", ("surveyor", "ask"), ("respondent", "serve")),
+    "pipeline": ("pull", "push", ("push", "send"), ("pull", "recv")),
+}
+
+
+def finish_all(peers: List[PeerProcess]) -> List[List[str]]:
+    """Wait until every peer is DONE before letting any of them close (nanomsg has no linger)."""
+    for peer in peers:
+        peer.wait_for_line("DONE", 30)
+    return [peer.finish() for peer in peers]
+
+
+@pytest.mark.parametrize(
+    ("family", "front_backend", "back_backend", "transport"),
+    [
+        pytest.param(family, front, back, transport, id=f"{family}-{front}-{back}-{transport}")
+        for family, front, back, transport in itertools.product(
+            DEVICE_FAMILIES, NATIVE_PEERS, NATIVE_PEERS, TRANSPORTS
+        )
+    ],
+)
+def test_device(
+    family, front_backend, back_backend, transport, addresses, spawn_peer, spawn_nanopy_helper
+):
+    """native front peer -> nanopy raw|raw nn_device -> native back peer, and back again."""
+    front_raw, back_raw, (front_proto, front_action), (back_proto, back_action) = (
+        DEVICE_FAMILIES[family]
+    )
+    front_url, back_url = addresses.url(transport), addresses.url(transport)
+    device = spawn_nanopy_helper(
+        "nanopy_device.py",
+        "--front-proto", front_raw, "--front", front_url,
+        "--back-proto", back_raw, "--back", back_url,
+    )
+    device.wait_ready()
+    back = spawn_peer(back_backend, back_proto, back_action, connect=[back_url],
+                      extra=["--await-peer"])
+    back.wait_ready()
+    front = spawn_peer(front_backend, front_proto, front_action, connect=[front_url])
+    front.wait_ready()
+
+    try:
+        front_lines, back_lines = finish_all([front, back])
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n  device stderr: {''.join(device.stderr_text)}") from exc
+    sent = payloads(MESSAGE_SIZES)
+    assert_described(f"native {back_backend} {back_proto} behind the device", sent, back_lines)
+    if front_action == "ask":
+        assert_described(
+            f"native {front_backend} {front_proto} in front of the device",
+            [answer_for(message) for message in sent],
+            front_lines,
+        )
+    assert device.process.poll() is None, "the nanopy device process died"
