@@ -49,12 +49,15 @@ void np_efd_signal(np_efd *e)
         return;
     pthread_mutex_lock(&e->lock);
     if (!atomic_load(&e->signalled)) {
+        /* Flag first: a clearer that sees it set takes the lock and so waits for the write;
+         * set after the write, a clearer could see the fd readable but the flag still clear
+         * and leave a stale wake-up behind. */
+        atomic_store(&e->signalled, 1);
         uint64_t one = 1;
         ssize_t rc;
         do {
             rc = write(e->wfd, &one, e->wfd == e->rfd ? sizeof(one) : 1);
         } while (rc < 0 && errno == EINTR);
-        atomic_store(&e->signalled, 1);
     }
     pthread_mutex_unlock(&e->lock);
 }

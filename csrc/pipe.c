@@ -171,7 +171,7 @@ int np_pipe_send(np_pipe *p, np_msg *m)
             return -ENOMEM;
         if (np_ring_push(p->outq, m, np_msg_wire_len(m)) != 0)
             return -EAGAIN;
-        np_efd_signal(&peer->sock->rcv_efd);
+        np_sock_notify_in(peer->sock, 0);
         return 0;
     }
     if (np_stream_send_direct(p, m) == 0)
@@ -191,7 +191,7 @@ np_msg *np_pipe_recv(np_pipe *p)
     if (p->transport == NP_INPROC) {
         /* Room was made in the sender's window: wake a sender blocked on it. */
         if (p->peer)
-            np_efd_signal(&p->peer->sock->snd_efd);
+            np_sock_notify_out(p->peer->sock);
     } else if (atomic_load(&p->read_stalled)) {
         np_stream_kick_read(p);
     }

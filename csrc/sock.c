@@ -144,6 +144,37 @@ void np_sock_update_ready(np_sock *s)
         set_ready(&s->snd_efd, s->ops->can_send, s);
 }
 
+static void update_ready_cmd(void *arg)
+{
+    np_sock *s = arg;
+    pthread_mutex_lock(&s->lock);
+    np_sock_update_ready(s);
+    pthread_mutex_unlock(&s->lock);
+    np_sock_unref(s);
+}
+
+void np_sock_notify_in(np_sock *s, int may_lock)
+{
+    if (!s->ops->recv_filters) {
+        np_efd_signal(&s->rcv_efd);
+    } else if (may_lock) {
+        pthread_mutex_lock(&s->lock);
+        np_sock_update_ready(s);
+        pthread_mutex_unlock(&s->lock);
+    } else {
+        /* The producer holds another socket's lock: evaluate on the I/O thread. */
+        np_sock_ref(s);
+        if (np_loop_post(update_ready_cmd, s) != 0)
+            np_sock_unref(s);
+    }
+}
+
+void np_sock_notify_out(np_sock *s)
+{
+    if (s->ops->send_blocks)
+        np_efd_signal(&s->snd_efd);
+}
+
 int np_socket(int domain, int protocol)
 {
     if (atomic_load(&terminated))

@@ -36,6 +36,12 @@ typedef struct np_proto_ops {
     int raw;          /* 1 for the AF_SP_RAW variant */
     int dirs;         /* NP_CAN_SEND | NP_CAN_RECV */
     int opt_level;    /* protocol option level (its own id), 0 if none */
+    /* An arriving message does not by itself make recv possible (cooked REQ and SURVEYOR
+     * match ids): arrivals go through can_recv under the lock instead of a bare signal. */
+    int recv_filters;
+    /* send can block for lack of room in a pipe (PAIR, PUSH, raw REQ): room freed in a pipe
+     * may make the socket writable. Other types never block or depend on their state. */
+    int send_blocks;
     size_t state_size;
     int (*init)(np_sock *s);
     void (*fini)(np_sock *s);
@@ -145,6 +151,13 @@ const np_proto_ops *np_proto_find(int domain, int protocol);
 
 /* Re-evaluate the socket's readiness and set NN_RCVFD / NN_SNDFD. Call with sock->lock. */
 void np_sock_update_ready(np_sock *s);
+
+/*
+ * A pipe of s received a message / freed room. Called by producers that do not hold
+ * s->lock. `may_lock`: the caller holds no socket lock, so s->lock may be taken here.
+ */
+void np_sock_notify_in(np_sock *s, int may_lock);
+void np_sock_notify_out(np_sock *s);
 
 /* Take / drop a reference on a socket's memory. */
 void np_sock_ref(np_sock *s);

@@ -42,6 +42,7 @@ static int pair_can_send(np_sock *s)
 #define PAIR_OPS(is_raw)                                                                      \
     {                                                                                         \
         .protocol = NP_PAIR, .raw = is_raw, .dirs = NP_CAN_SEND | NP_CAN_RECV,                \
+        .send_blocks = 1,                                                                     \
         .state_size = sizeof(pair_state), .pipe_add = pair_pipe_add, .pipe_rm = pair_pipe_rm, \
         .send = pair_send, .recv = pair_recv, .can_send = pair_can_send,                      \
         .can_recv = np_fq_readable,                                                           \

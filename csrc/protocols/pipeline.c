@@ -17,6 +17,7 @@ static int never(np_sock *s) { (void)s; return 0; }
 #define PUSH_OPS(is_raw)                                                                  \
     {                                                                                     \
         .protocol = NP_PUSH, .raw = is_raw, .dirs = NP_CAN_SEND, .pipe_add = accept_pipe, \
+        .send_blocks = 1,                                                                 \
         .pipe_rm = forget_pipe, .send = push_send, .can_send = np_lb_writable,            \
         .can_recv = never,                                                                \
     }

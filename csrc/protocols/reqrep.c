@@ -197,6 +197,7 @@ static int req_getopt(np_sock *s, int opt, void *val, size_t *len)
 
 const np_proto_ops np_req_ops = {
     .protocol = NP_REQ, .raw = 0, .dirs = NP_CAN_SEND | NP_CAN_RECV, .opt_level = NP_REQ,
+    .recv_filters = 1,
     .state_size = sizeof(req_state), .init = req_init, .fini = req_fini, .stop = req_stop,
     .pipe_add = req_pipe_add, .pipe_rm = req_pipe_rm, .send = req_send, .recv = req_recv,
     .can_send = always, .can_recv = req_can_recv, .setopt = req_setopt, .getopt = req_getopt,
@@ -223,7 +224,7 @@ static int xreq_recv(np_sock *s, np_msg **out)
 }
 
 const np_proto_ops np_xreq_ops = {
-    .protocol = NP_REQ, .raw = 1, .dirs = NP_CAN_SEND | NP_CAN_RECV,
+    .protocol = NP_REQ, .raw = 1, .dirs = NP_CAN_SEND | NP_CAN_RECV, .send_blocks = 1,
     .pipe_add = accept_pipe, .pipe_rm = forget_pipe, .send = xreq_send, .recv = xreq_recv,
     .can_send = np_lb_writable, .can_recv = np_fq_readable,
 };

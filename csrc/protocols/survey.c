@@ -18,6 +18,7 @@ typedef struct surveyor_state {
     int deadline;
     np_timer timer;
     uint64_t seq;
+    np_msg *pending;  /* an answer to the current survey, found while checking readiness */
 } surveyor_state;
 
 static void deadline_passed(np_timer *t, uint64_t seq)
@@ -26,6 +27,8 @@ static void deadline_passed(np_timer *t, uint64_t seq)
     pthread_mutex_lock(&s->lock);
     surveyor_state *st = s->proto;
     if (seq == st->seq && st->active && !s->closing) {
+        np_msg_free(st->pending);
+        st->pending = NULL;
         st->active = 0;
         st->timed_out = 1;
         np_sock_update_ready(s);
@@ -61,10 +64,28 @@ static int surveyor_send(np_sock *s, np_msg *m)
     if (np_msg_set_hdr(m, hdr, 4) != 0)
         return -ENOMEM;
     np_dist_send(s, m, NULL);
+    np_msg_free(st->pending);  /* an answer to the previous survey is stale now */
+    st->pending = NULL;
     st->active = 1;
     st->timed_out = 0;
     np_timer_start(&st->timer, st->deadline, ++st->seq);
     return 0;
+}
+
+/* Find the next answer to the current survey (dropping stale ones) into st->pending. */
+static void surveyor_take_answer(np_sock *s, surveyor_state *st)
+{
+    np_msg *m;
+    if (!st->active || st->pending)
+        return;
+    while ((m = np_fq_recv(s, NULL)) != NULL) {
+        if (np_bt_split_id(m) == 0 && np_get_u32(m->hdr) == (st->id | 0x80000000u)) {
+            np_msg_set_hdr(m, NULL, 0);
+            st->pending = m;
+            return;
+        }
+        np_msg_free(m);
+    }
 }
 
 static int surveyor_recv(np_sock *s, np_msg **out)
@@ -77,22 +98,26 @@ static int surveyor_recv(np_sock *s, np_msg **out)
         }
         return -NP_EFSM;
     }
-    np_msg *m;
-    while ((m = np_fq_recv(s, NULL)) != NULL) {
-        if (np_bt_split_id(m) == 0 && np_get_u32(m->hdr) == (st->id | 0x80000000u)) {
-            np_msg_set_hdr(m, NULL, 0);
-            *out = m;
-            return 0;
-        }
-        np_msg_free(m);
-    }
-    return -EAGAIN;
+    surveyor_take_answer(s, st);
+    if (!st->pending)
+        return -EAGAIN;
+    *out = st->pending;
+    st->pending = NULL;
+    return 0;
 }
 
 static int surveyor_can_recv(np_sock *s)
 {
     surveyor_state *st = s->proto;
-    return !st->active || np_fq_readable(s);
+    surveyor_take_answer(s, st);
+    return !st->active || st->pending != NULL;
+}
+
+static void surveyor_fini(np_sock *s)
+{
+    surveyor_state *st = s->proto;
+    if (st)
+        np_msg_free(st->pending);
 }
 
 static int surveyor_setopt(np_sock *s, int opt, const void *val, size_t len)
@@ -124,7 +149,8 @@ static int surveyor_getopt(np_sock *s, int opt, void *val, size_t *len)
 
 const np_proto_ops np_surveyor_ops = {
     .protocol = NP_SURVEYOR, .raw = 0, .dirs = NP_CAN_SEND | NP_CAN_RECV,
-    .opt_level = NP_SURVEYOR, .state_size = sizeof(surveyor_state), .init = surveyor_init,
+    .opt_level = NP_SURVEYOR, .recv_filters = 1, .state_size = sizeof(surveyor_state),
+    .init = surveyor_init, .fini = surveyor_fini,
     .stop = surveyor_stop, .pipe_add = accept_pipe, .pipe_rm = forget_pipe,
     .send = surveyor_send, .recv = surveyor_recv, .can_send = always,
     .can_recv = surveyor_can_recv, .setopt = surveyor_setopt, .getopt = surveyor_getopt,

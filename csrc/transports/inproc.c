@@ -126,9 +126,6 @@ static void pair(np_ep *binder, np_ep *connector)
     atomic_fetch_add(&cs->established, 1);
     if (connector->nipipes == 1 && atomic_load(&cs->inprogress) > 0)
         atomic_fetch_sub(&cs->inprogress, 1);
-    /* Wake anyone waiting to send on either side. */
-    np_efd_signal(&bs->snd_efd);
-    np_efd_signal(&cs->snd_efd);
 }
 
 static np_ep *find_bound(const char *name)

@@ -318,7 +318,7 @@ static void do_read(np_stream *st)
 out:
 signal:
     if (delivered)
-        np_efd_signal(&s->rcv_efd);
+        np_sock_notify_in(s, 1);
 }
 
 /* ---- writing ------------------------------------------------------------------------- */

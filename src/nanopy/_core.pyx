@@ -41,6 +41,14 @@ cdef object _error(int rc, int s=-1, str op=""):
     return error_for(errnum, message)
 
 
+cdef inline int _cint(object value, int errnum) except? -1:
+    """A Python int as a C int; out of range or not an int raises NNError(errnum)."""
+    try:
+        return value
+    except (OverflowError, TypeError):
+        raise error_for(errnum) from None
+
+
 cdef inline int _check(int rc) except -1:
     if rc < 0:
         raise _error(rc)
@@ -121,16 +129,19 @@ cdef Message _wrap(np_msg *m):
     return msg
 
 
-def nn_socket(int domain, int protocol):
+def nn_socket(domain, protocol):
     """Create an SP socket; returns its integer id."""
-    return _check(np_socket(domain, protocol))
+    cdef int c_domain = _cint(domain, 97)
+    cdef int c_protocol = _cint(protocol, 22)
+    return _check(np_socket(c_domain, c_protocol))
 
 
-def nn_close(int s):
+def nn_close(s):
     """Close a socket, first giving queued messages up to NN_LINGER ms to leave."""
+    cdef int c_s = _cint(s, 9)
     cdef int rc
     with nogil:
-        rc = np_close(s)
+        rc = np_close(c_s)
     _check(rc)
 
 
@@ -142,18 +153,21 @@ cdef object _as_bytes(value):
     return None
 
 
-def nn_setsockopt(int s, int level, int option, value):
+def nn_setsockopt(s, level, option, value):
     """Set a socket option: an int, or bytes/str for names and subscriptions."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_level = _cint(level, 92)
+    cdef int c_option = _cint(option, 92)
     cdef int ival
     cdef bytes b
     cdef int rc
-    wants_bytes = (level == 0 and option == 15) or (level == 33 and option in (1, 2))
+    wants_bytes = (c_level == 0 and c_option == 15) or (c_level == 33 and c_option in (1, 2))
     if wants_bytes:
         data = _as_bytes(value)
         if data is None:
             raise error_for(22, "option value must be bytes or str")
         b = data
-        rc = np_setsockopt(s, level, option, PyBytes_AS_STRING(b), len(b))
+        rc = np_setsockopt(c_s, c_level, c_option, PyBytes_AS_STRING(b), len(b))
     else:
         if isinstance(value, (bytes, str, bytearray, memoryview)) or not hasattr(value, "__index__"):
             raise error_for(22, "option value must be an int")
@@ -161,22 +175,25 @@ def nn_setsockopt(int s, int level, int option, value):
         if v < -2147483648 or v > 2147483647:
             raise error_for(22, "option value out of range for a C int")
         ival = v
-        rc = np_setsockopt(s, level, option, &ival, sizeof(int))
+        rc = np_setsockopt(c_s, c_level, c_option, &ival, sizeof(int))
     _check(rc)
 
 
-def nn_getsockopt(int s, int level, int option):
+def nn_getsockopt(s, level, option):
     """Read a socket option: an int, or a str for NN_SOCKET_NAME."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_level = _cint(level, 92)
+    cdef int c_option = _cint(option, 92)
     cdef char buf[128]
     cdef size_t size = sizeof(buf)
     cdef int ival = 0
     cdef int rc
-    if level == 0 and option == 15:
-        rc = np_getsockopt(s, level, option, buf, &size)
+    if c_level == 0 and c_option == 15:
+        rc = np_getsockopt(c_s, c_level, c_option, buf, &size)
         _check(rc)
         return buf[:min(size, sizeof(buf))].decode("utf-8", "replace")
     size = sizeof(int)
-    _check(np_getsockopt(s, level, option, &ival, &size))
+    _check(np_getsockopt(c_s, c_level, c_option, &ival, &size))
     return ival
 
 
@@ -188,35 +205,39 @@ cdef bytes _addr_bytes(addr):
     raise error_for(22, "address must be str or bytes")
 
 
-def nn_bind(int s, addr):
+def nn_bind(s, addr):
     """Bind to an address; returns the endpoint id."""
+    cdef int c_s = _cint(s, 9)
     cdef bytes b = _addr_bytes(addr)
     if b"\0" in b:
         raise error_for(22)
     cdef const char *c = b
     cdef int rc
     with nogil:
-        rc = np_bind(s, c)
+        rc = np_bind(c_s, c)
     return _check(rc)
 
 
-def nn_connect(int s, addr):
+def nn_connect(s, addr):
     """Connect to an address (asynchronously, retrying forever); returns the endpoint id."""
+    cdef int c_s = _cint(s, 9)
     cdef bytes b = _addr_bytes(addr)
     if b"\0" in b:
         raise error_for(22)
     cdef const char *c = b
     cdef int rc
     with nogil:
-        rc = np_connect(s, c)
+        rc = np_connect(c_s, c)
     return _check(rc)
 
 
-def nn_shutdown(int s, int eid):
+def nn_shutdown(s, eid):
     """Remove one endpoint and every connection made through it."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_eid = _cint(eid, 22)
     cdef int rc
     with nogil:
-        rc = np_shutdown(s, eid)
+        rc = np_shutdown(c_s, c_eid)
     _check(rc)
 
 
@@ -241,22 +262,26 @@ cdef int _send_iov(int s, np_iov *iov, int n, const void *hdr, size_t hdr_len, i
         return rc
 
 
-def nn_send(int s, data, int flags=0):
+def nn_send(s, data, flags=0):
     """Send one message from any bytes-like object; returns the number of bytes sent."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_flags = _cint(flags, 22)
     cdef Py_buffer view
     cdef np_iov iov
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         iov.base = view.buf
         iov.len = <size_t>view.len
-        return _send_iov(s, &iov, 1, NULL, 0, 0, flags, iov.len)
+        return _send_iov(c_s, &iov, 1, NULL, 0, 0, c_flags, iov.len)
     finally:
         PyBuffer_Release(&view)
 
 
-def nn_sendmsg(int s, iov, control=None, int flags=0):
+def nn_sendmsg(s, iov, control=None, flags=0):
     """Send the concatenation of the parts in ``iov`` as one message, with an optional SP
     header (``control``, raw sockets only)."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_flags = _cint(flags, 22)
     parts = list(iov)
     cdef int n = len(parts)
     cdef Py_buffer *views = <Py_buffer *>PyMem_Malloc(sizeof(Py_buffer) * (n + 1))
@@ -280,7 +305,7 @@ def nn_sendmsg(int s, iov, control=None, int flags=0):
         if control is not None:
             PyObject_GetBuffer(control, &hview, PyBUF_SIMPLE)
             has_hdr = 1
-        return _send_iov(s, vec, n, hview.buf, <size_t>hview.len, has_hdr, flags, total)
+        return _send_iov(c_s, vec, n, hview.buf, <size_t>hview.len, has_hdr, c_flags, total)
     finally:
         for i in range(got):
             PyBuffer_Release(&views[i])
@@ -309,9 +334,11 @@ cdef np_msg *_recv_msg(int s, int flags) except NULL:
         raise _error(rc, s, "recv")
 
 
-def nn_recv(int s, int flags=0):
+def nn_recv(s, flags=0):
     """Receive one message as bytes."""
-    cdef np_msg *m = _recv_msg(s, flags)
+    cdef int c_s = _cint(s, 9)
+    cdef int c_flags = _cint(flags, 22)
+    cdef np_msg *m = _recv_msg(c_s, c_flags)
     try:
         return PyBytes_FromStringAndSize(<const char *>np_msg_body(m),
                                          <Py_ssize_t>np_msg_body_len(m))
@@ -319,20 +346,24 @@ def nn_recv(int s, int flags=0):
         np_msg_free(m)
 
 
-def nn_recv_msg(int s, int flags=0):
+def nn_recv_msg(s, flags=0):
     """Receive one message as a zero-copy Message object."""
-    return _wrap(_recv_msg(s, flags))
+    cdef int c_s = _cint(s, 9)
+    cdef int c_flags = _cint(flags, 22)
+    return _wrap(_recv_msg(c_s, c_flags))
 
 
-def nn_recv_into(int s, buffer, int flags=0):
+def nn_recv_into(s, buffer, flags=0):
     """Receive into a writable buffer; returns the full message size (which may exceed the
     buffer: the message is then truncated, as C nn_recv does)."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_flags = _cint(flags, 22)
     cdef Py_buffer view
     PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
     cdef np_msg *m = NULL
     cdef size_t n, size
     try:
-        m = _recv_msg(s, flags)
+        m = _recv_msg(c_s, c_flags)
         size = np_msg_body_len(m)
         n = size if size < <size_t>view.len else <size_t>view.len
         if n:
@@ -344,9 +375,11 @@ def nn_recv_into(int s, buffer, int flags=0):
         PyBuffer_Release(&view)
 
 
-def nn_recvmsg(int s, int flags=0):
+def nn_recvmsg(s, flags=0):
     """Receive one message; returns (body, header). The header is empty on cooked sockets."""
-    cdef np_msg *m = _recv_msg(s, flags)
+    cdef int c_s = _cint(s, 9)
+    cdef int c_flags = _cint(flags, 22)
+    cdef np_msg *m = _recv_msg(c_s, c_flags)
     try:
         return (PyBytes_FromStringAndSize(<const char *>np_msg_body(m),
                                           <Py_ssize_t>np_msg_body_len(m)),
@@ -356,12 +389,14 @@ def nn_recvmsg(int s, int flags=0):
         np_msg_free(m)
 
 
-def send_many(int s, messages, int flags=0):
+def send_many(s, messages, flags=0):
     """Send every message of a sequence with one GIL release; returns how many were sent.
 
     Blocks (honouring NN_SNDTIMEO) when the pipe is full; with NN_DONTWAIT it stops at the
     first message that would block and returns the count sent so far.
     """
+    cdef int c_s = _cint(s, 9)
+    cdef int c_flags = _cint(flags, 22)
     items = messages if isinstance(messages, (list, tuple)) else list(messages)
     cdef int n = len(items)
     cdef Py_buffer *views = <Py_buffer *>PyMem_Malloc(sizeof(Py_buffer) * (n + 1))
@@ -380,13 +415,13 @@ def send_many(int s, messages, int flags=0):
             vec[i].len = <size_t>views[i].len
         while sent < n:
             with nogil:
-                rc = np_send_batch(s, vec, n, flags, &deadline, &sent)
+                rc = np_send_batch(c_s, vec, n, c_flags, &deadline, &sent)
             if rc == -4:
                 PyErr_CheckSignals()
                 continue
             break
         if rc < 0 and not (rc == -11 and sent > 0):
-            raise _error(rc, s, "send")
+            raise _error(rc, c_s, "send")
         return sent
     finally:
         for i in range(got):
@@ -395,26 +430,29 @@ def send_many(int s, messages, int flags=0):
         PyMem_Free(vec)
 
 
-def recv_many(int s, int max_messages, int flags=0):
+def recv_many(s, max_messages, flags=0):
     """Receive up to ``max_messages`` messages with one GIL release: waits (honouring
     NN_RCVTIMEO) for the first, then takes whatever else is already queued."""
-    if max_messages <= 0:
+    cdef int c_s = _cint(s, 9)
+    cdef int c_max_messages = _cint(max_messages, 22)
+    cdef int c_flags = _cint(flags, 22)
+    if c_max_messages <= 0:
         raise error_for(22, "max_messages must be positive")
-    cdef int cap = max_messages if max_messages < BATCH else BATCH
+    cdef int cap = c_max_messages if c_max_messages < BATCH else BATCH
     cdef np_msg *msgs[BATCH]
     cdef int64_t deadline = DEADLINE_UNSET
     cdef int rc
-    rc = np_recv_batch(s, msgs, cap, flags | NP_DONTWAIT, &deadline)
-    if rc == -11 and not (flags & NP_DONTWAIT):
+    rc = np_recv_batch(c_s, msgs, cap, c_flags | NP_DONTWAIT, &deadline)
+    if rc == -11 and not (c_flags & NP_DONTWAIT):
         while True:
             with nogil:
-                rc = np_recv_batch(s, msgs, cap, flags, &deadline)
+                rc = np_recv_batch(c_s, msgs, cap, c_flags, &deadline)
             if rc == -4:
                 PyErr_CheckSignals()
                 continue
             break
     if rc < 0:
-        raise _error(rc, s, "recv")
+        raise _error(rc, c_s, "recv")
     out = [None] * rc
     for i in range(rc):
         out[i] = PyBytes_FromStringAndSize(<const char *>np_msg_body(msgs[i]),
@@ -423,9 +461,10 @@ def recv_many(int s, int max_messages, int flags=0):
     return out
 
 
-def nn_poll(fds, int timeout=-1):
+def nn_poll(fds, timeout=-1):
     """Wait until some socket is ready; ``fds`` holds (socket, NN_POLLIN|NN_POLLOUT) pairs.
     Returns the list of revents, one per entry (all 0 on timeout)."""
+    cdef int c_timeout = _cint(timeout, 22)
     pairs = list(fds)
     cdef int n = len(pairs)
     cdef int *socks = <int *>PyMem_Malloc(sizeof(int) * (n + 1))
@@ -440,12 +479,12 @@ def nn_poll(fds, int timeout=-1):
     try:
         for i in range(n):
             sock, ev = pairs[i]
-            socks[i] = sock
-            events[i] = ev
+            socks[i] = _cint(sock, 9)
+            events[i] = <short>_cint(ev, 22)
             revents[i] = 0
         while True:
             with nogil:
-                rc = np_poll(socks, events, revents, n, timeout)
+                rc = np_poll(socks, events, revents, n, c_timeout)
             if rc == -4:
                 PyErr_CheckSignals()
                 continue
@@ -458,13 +497,15 @@ def nn_poll(fds, int timeout=-1):
         PyMem_Free(revents)
 
 
-def nn_device(int s1, int s2):
+def nn_device(s1, s2):
     """Forward messages between two raw sockets (s2 = -1: loop back into s1) until a socket
     closes or nn_term() is called; always ends by raising NNError."""
+    cdef int c_s1 = _cint(s1, 9)
+    cdef int c_s2 = _cint(s2, 9)
     cdef int rc
     while True:
         with nogil:
-            rc = np_device(s1, s2)
+            rc = np_device(c_s1, c_s2)
         if rc == -4:
             PyErr_CheckSignals()
             continue
@@ -477,8 +518,11 @@ def nn_term():
         np_term()
 
 
-def nn_get_statistic(int s, int stat):
+def nn_get_statistic(s, stat):
     """Read one NN_STAT_* counter or gauge of a socket."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_stat = _cint(stat, 22)
     cdef uint64_t v = 0
-    _check(np_get_statistic(s, stat, &v))
+    _check(np_get_statistic(c_s, c_stat, &v))
     return v
+
