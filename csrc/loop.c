@@ -9,8 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+
+/*
+ * Two backends behind one interface: epoll (the default on Linux) and poll(), the portable
+ * fallback, also selectable with NANOPY_POLLER=poll so that it is tested on Linux too.
+ */
 
 typedef struct cmd {
     void (*fn)(void *);
@@ -33,6 +40,9 @@ static struct {
     cmd *head, *tail;
     np_timer *timers;  /* sorted by `when` */
     deferred *graveyard;
+    int use_poll;        /* poll() backend instead of epoll */
+    np_ioh **polled;     /* poll backend: registered handlers */
+    int npolled, cap_polled;
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread int in_loop_thread;
@@ -48,6 +58,20 @@ static void wake(void)
 
 int np_loop_add(np_ioh *h, uint32_t events)
 {
+    if (L.use_poll) {
+        if (L.npolled == L.cap_polled) {
+            int cap = L.cap_polled ? L.cap_polled * 2 : 64;
+            np_ioh **a = realloc(L.polled, (size_t)cap * sizeof(*a));
+            if (!a)
+                return -ENOMEM;
+            L.polled = a;
+            L.cap_polled = cap;
+        }
+        L.polled[L.npolled++] = h;
+        h->events = events;
+        h->registered = 1;
+        return 0;
+    }
     struct epoll_event ev = {.events = 0, .data.ptr = h};
     if (events & NP_IO_IN)
         ev.events |= EPOLLIN;
@@ -64,6 +88,10 @@ void np_loop_set_events(np_ioh *h, uint32_t events)
 {
     if (!h->registered || h->events == events)
         return;
+    if (L.use_poll) {
+        h->events = events;
+        return;
+    }
     struct epoll_event ev = {.events = 0, .data.ptr = h};
     if (events & NP_IO_IN)
         ev.events |= EPOLLIN;
@@ -75,9 +103,18 @@ void np_loop_set_events(np_ioh *h, uint32_t events)
 
 void np_loop_remove(np_ioh *h)
 {
-    if (h->registered) {
+    if (!h->registered)
+        return;
+    h->registered = 0;
+    if (!L.use_poll) {
         epoll_ctl(L.epfd, EPOLL_CTL_DEL, h->fd, NULL);
-        h->registered = 0;
+        return;
+    }
+    for (int i = 0; i < L.npolled; i++) {
+        if (L.polled[i] == h) {
+            L.polled[i] = L.polled[--L.npolled];
+            return;
+        }
     }
 }
 
@@ -253,23 +290,81 @@ static void bury_the_dead(void)
     }
 }
 
+static void dispatch(np_ioh *h, uint32_t ev)
+{
+    if (h->registered)  /* not closed by an earlier event of this batch */
+        h->cb(h, ev);
+}
+
+static void drain_wakefd(void)
+{
+    uint64_t v;
+    ssize_t rc = read(L.wakefd, &v, sizeof(v));
+    (void)rc;
+}
+
+/* One iteration of the poll() backend. */
+static void poll_once(void)
+{
+    int n = L.npolled;
+    struct pollfd *fds = malloc(sizeof(*fds) * (size_t)(n + 1));
+    np_ioh **hs = malloc(sizeof(*hs) * (size_t)(n + 1));
+    if (!fds || !hs) {
+        free(fds);
+        free(hs);
+        usleep(1000);
+        return;
+    }
+    fds[0] = (struct pollfd){.fd = L.wakefd, .events = POLLIN};
+    for (int i = 0; i < n; i++) {
+        hs[i] = L.polled[i];
+        fds[i + 1].fd = hs[i]->fd;
+        fds[i + 1].events = (short)(((hs[i]->events & NP_IO_IN) ? POLLIN : 0) |
+                                    ((hs[i]->events & NP_IO_OUT) ? POLLOUT : 0));
+        fds[i + 1].revents = 0;
+    }
+    int rc = poll(fds, (nfds_t)n + 1, next_timeout());
+    if (rc > 0) {
+        if (fds[0].revents)
+            drain_wakefd();
+        for (int i = 0; i < n; i++) {
+            short r = fds[i + 1].revents;
+            if (!r)
+                continue;
+            uint32_t ev = 0;
+            if (r & (POLLIN | POLLHUP))
+                ev |= NP_IO_IN;
+            if (r & POLLOUT)
+                ev |= NP_IO_OUT;
+            if (r & (POLLERR | POLLNVAL))
+                ev |= NP_IO_ERR | NP_IO_IN;
+            dispatch(hs[i], ev);
+        }
+    }
+    free(fds);
+    free(hs);
+}
+
 static void *loop_main(void *unused)
 {
     (void)unused;
     in_loop_thread = 1;
     struct epoll_event events[64];
     for (;;) {
+        if (L.use_poll) {
+            poll_once();
+            run_commands();
+            run_timers();
+            bury_the_dead();
+            continue;
+        }
         int n = epoll_wait(L.epfd, events, 64, next_timeout());
         for (int i = 0; i < n; i++) {
             np_ioh *h = events[i].data.ptr;
             if (h == NULL) {
-                uint64_t v;
-                ssize_t rc = read(L.wakefd, &v, sizeof(v));
-                (void)rc;
+                drain_wakefd();
                 continue;
             }
-            if (!h->registered)
-                continue;  /* closed by an earlier event of this batch */
             uint32_t ev = 0;
             if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
                 ev |= NP_IO_IN;
@@ -277,7 +372,7 @@ static void *loop_main(void *unused)
                 ev |= NP_IO_OUT;
             if (events[i].events & EPOLLERR)
                 ev |= NP_IO_ERR | NP_IO_IN;
-            h->cb(h, ev);
+            dispatch(h, ev);
         }
         run_commands();
         run_timers();
@@ -293,15 +388,19 @@ int np_loop_start(void)
         pthread_mutex_unlock(&L.lock);
         return 0;
     }
-    L.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (L.epfd < 0) {
+    const char *which = getenv("NANOPY_POLLER");
+    L.use_poll = which && strcmp(which, "poll") == 0;
+    L.epfd = L.use_poll ? -1 : epoll_create1(EPOLL_CLOEXEC);
+    if (L.epfd < 0 && !L.use_poll) {
         int e = errno;
         pthread_mutex_unlock(&L.lock);
         return -e;
     }
     L.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.wakefd, &ev);
+    if (!L.use_poll) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.wakefd, &ev);
+    }
     /* The I/O thread must never take a signal meant for Python's main thread. */
     sigset_t all, old;
     sigfillset(&all);
@@ -313,7 +412,8 @@ int np_loop_start(void)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        close(L.epfd);
+        if (L.epfd >= 0)
+            close(L.epfd);
         close(L.wakefd);
         pthread_mutex_unlock(&L.lock);
         return -rc;
@@ -332,4 +432,6 @@ void np_loop_forget_after_fork(void)
     L.head = L.tail = NULL;
     L.timers = NULL;
     L.graveyard = NULL;
+    L.polled = NULL;
+    L.npolled = L.cap_polled = 0;
 }
