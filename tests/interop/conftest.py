@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Sequence
 
 import pytest
-from interop_harness import (
+
+import nanopy
+
+from .interop_harness import (
     HELPERS_DIR,
     NATIVE_PEERS,
     PROTOCOL_PAIRS,
@@ -30,9 +33,7 @@ from interop_harness import (
     peer_argv,
     short_tmp_dir,
 )
-from nanopy_side import NanopySockets
-
-import nanopy
+from .nanopy_side import NanopySockets
 
 
 def running_in_ci() -> bool:

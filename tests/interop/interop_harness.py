@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from peers.peer_common import DEFAULT_SIZES, answer_for, describe, make_payload
+from .peers.peer_common import DEFAULT_SIZES, answer_for, describe, make_payload
 
 INTEROP_DIR = Path(__file__).resolve().parent
 PEERS_DIR = INTEROP_DIR / "peers"

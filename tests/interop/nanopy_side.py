@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Callable, Dict, List, Sequence
 
-from interop_harness import IO_TIMEOUT_MS
-from peers.peer_common import BROADCAST_PACING_S, BROADCASTING_PROTOCOLS, answer_for, make_payload
-
 import nanopy
+
+from .interop_harness import IO_TIMEOUT_MS
+from .peers.peer_common import BROADCAST_PACING_S, BROADCASTING_PROTOCOLS, answer_for, make_payload
 
 PROTOCOL_IDS: Dict[str, int] = {
     "pair": nanopy.NN_PAIR,

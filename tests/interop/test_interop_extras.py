@@ -19,7 +19,10 @@ import time
 from typing import List
 
 import pytest
-from interop_harness import (
+
+import nanopy
+
+from .interop_harness import (
     BIND_SIDES,
     MESSAGE_SIZES,
     NATIVE_PEERS,
@@ -28,10 +31,8 @@ from interop_harness import (
     assert_described,
     payloads,
 )
-from nanopy_side import wait_for_connections
-from peers.peer_common import answer_for, describe, make_payload
-
-import nanopy
+from .nanopy_side import wait_for_connections
+from .peers.peer_common import answer_for, describe, make_payload
 
 pytestmark = pytest.mark.timeout(60)
 

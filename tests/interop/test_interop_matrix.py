@@ -22,7 +22,10 @@ import itertools
 from typing import Callable, List
 
 import pytest
-from interop_harness import (
+
+import nanopy
+
+from .interop_harness import (
     BIND_SIDES,
     MESSAGE_SIZES,
     NATIVE_PEERS,
@@ -35,9 +38,7 @@ from interop_harness import (
     assert_messages,
     expected_receipts,
 )
-from nanopy_side import NANOPY_ACTIONS, NanopySockets
-
-import nanopy
+from .nanopy_side import NANOPY_ACTIONS, NanopySockets
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,0 +1,1 @@
+"""Interop tests: nanopy against native nanomsg and NNG peers running in subprocesses."""
