@@ -1,4 +1,4 @@
-"""Interop cases beyond the plain matrix: REQ resend, SURVEYOR deadline, nanopy as a device.
+"""Interop cases beyond the plain matrix: resend, deadline, device, streams, raw headers.
 
 * ``test_req_resend``: a nanopy REQ, two native REPs. The first REP takes the request and never
   answers; nanopy must re-send the same request (same id, else the reply is dropped) to the
@@ -10,11 +10,16 @@
   sockets (REQ -> raw REP|raw REQ -> REP, and likewise for SURVEYOR and PUSH). The device runs
   in its own process (``helpers/nanopy_device.py``) because stopping it takes ``nn_term()``,
   which is process-wide and permanent.
+* ``test_pipeline_stream``: 2000 back-to-back PUSH/PULL messages of mixed sizes (including
+  read-buffer boundary sizes) in each direction, which lock-step exchanges never produce.
+* ``test_raw_reqrep_headers``: raw nanopy REP/REQ against a cooked native peer, reading and
+  writing the SP header (backtrace, request id) through ``nn_recvmsg``/``nn_sendmsg``.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import time
 from typing import List
 
@@ -29,9 +34,10 @@ from .interop_harness import (
     TRANSPORTS,
     PeerProcess,
     assert_described,
+    assert_messages,
     payloads,
 )
-from .nanopy_side import wait_for_connections
+from .nanopy_side import NANOPY_ACTIONS, wait_for_connections
 from .peers.peer_common import answer_for, describe, make_payload
 
 pytestmark = pytest.mark.timeout(60)
@@ -183,3 +189,118 @@ def test_device(
             front_lines,
         )
     assert device.process.poll() is None, "the nanopy device process died"
+
+
+def stream_sizes(count: int = 2000) -> List[int]:
+    """Sizes for the streaming cases: mostly small, some large, and buffer-boundary sizes.
+
+    Back-to-back frames of mixed sizes are what exercises write coalescing and the cutting of
+    frames out of one read buffer, which a lock-step exchange never does.
+    """
+    chooser = random.Random(20261126)
+    sizes = [0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 65535, 65536, 65537]
+    while len(sizes) < count:
+        sizes.append(chooser.randint(0, 300) if chooser.random() < 0.85
+                     else chooser.randint(1000, 70000))
+    chooser.shuffle(sizes)
+    return sizes
+
+
+STREAM_SIZES = stream_sizes()
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport", "bind_side", "direction"),
+    [
+        pytest.param(backend, transport, side, direction,
+                     id=f"{backend}-{transport}-{side}-{direction}")
+        for backend, transport, side, direction in itertools.product(
+            NATIVE_PEERS, TRANSPORTS, BIND_SIDES, ("nanopy_is_push", "nanopy_is_pull")
+        )
+    ],
+)
+def test_pipeline_stream(
+    backend, transport, bind_side, direction, addresses, nanopy_sockets, spawn_peer
+):
+    """2000 messages of mixed sizes sent back to back arrive whole and in order."""
+    local, remote, action = (
+        ("push", "pull", "recv") if direction == "nanopy_is_push" else ("pull", "push", "send")
+    )
+    url = addresses.url(transport)
+    s = nanopy_sockets.open(local)
+    extra = ["--sizes", ",".join(map(str, STREAM_SIZES))]
+    if bind_side == "nanopy_binds":
+        nanopy.nn_bind(s, url)
+        peer = spawn_peer(backend, remote, action, connect=[url], extra=extra)
+        peer.wait_ready()
+    else:
+        peer = spawn_peer(backend, remote, action, bind=[url], extra=extra)
+        peer.wait_ready()
+        nanopy.nn_connect(s, url)
+
+    expected = payloads(STREAM_SIZES)
+    if local == "push":
+        NANOPY_ACTIONS["send"](s, local, STREAM_SIZES)
+        assert_described(f"native {backend} pull received", expected, peer.finish())
+    else:
+        try:
+            received = NANOPY_ACTIONS["recv"](s, local, STREAM_SIZES)
+        except nanopy.NNError as exc:
+            raise peer.failure(f"nanopy PULL raised {exc!r}") from exc
+        peer.finish()
+        assert_messages("nanopy pull received", expected, received)
+
+
+def check_backtrace(header: bytes) -> None:
+    """Assert a raw REP header is [local pipe id, bit 31 clear][request id, bit 31 set]."""
+    assert len(header) == 8, f"raw REP header should be 8 bytes, got {header.hex()}"
+    assert header[0] & 0x80 == 0, f"pipe id word has bit 31 set: {header.hex()}"
+    assert header[4] & 0x80, f"request id word lacks bit 31: {header.hex()}"
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport", "role"),
+    [
+        pytest.param(backend, transport, role, id=f"{backend}-{transport}-{role}")
+        for backend, transport, role in itertools.product(
+            NATIVE_PEERS, TRANSPORTS, ("nanopy_is_raw_rep", "nanopy_is_raw_req")
+        )
+    ],
+)
+def test_raw_reqrep_headers(backend, transport, role, addresses, nanopy_sockets, spawn_peer):
+    """Raw nanopy REQ/REP against a cooked native peer: SP headers seen and set by hand."""
+    url = addresses.url(transport)
+    sent = payloads(MESSAGE_SIZES)
+    if role == "nanopy_is_raw_rep":
+        s = nanopy_sockets.open("rep", raw=True)
+        nanopy.nn_bind(s, url)
+        peer = spawn_peer(backend, "req", "ask", connect=[url])
+        peer.wait_ready()
+        headers, bodies = [], []
+        for _ in sent:
+            body, header = nanopy.nn_recvmsg(s)
+            check_backtrace(header)
+            headers.append(header)
+            bodies.append(body)
+            nanopy.nn_sendmsg(s, [answer_for(body)], control=header)
+        assert len({header[:4] for header in headers}) == 1, "one connection, one pipe id"
+        assert_messages("nanopy raw REP received", sent, bodies)
+        assert_described(
+            f"native {backend} req received", [answer_for(m) for m in sent], peer.finish()
+        )
+    else:
+        s = nanopy_sockets.open("req", raw=True)
+        nanopy.nn_bind(s, url)
+        peer = spawn_peer(backend, "rep", "serve", connect=[url])
+        peer.wait_ready()
+        answers = []
+        for index, message in enumerate(sent):
+            request_id = (0x80000000 | (0x12345670 + index)).to_bytes(4, "big")
+            nanopy.nn_sendmsg(s, [message], control=request_id)
+            body, header = nanopy.nn_recvmsg(s)
+            assert header == request_id, (
+                f"reply #{index} carries header {header.hex()}, expected {request_id.hex()}"
+            )
+            answers.append(body)
+        assert_messages("nanopy raw REQ received", [answer_for(m) for m in sent], answers)
+        assert_described(f"native {backend} rep received", sent, peer.finish())
