@@ -1,0 +1,87 @@
+"""Slow consumer: PULL stops reading while PUSH keeps sending with NN_SNDTIMEO. Sends
+block and then time out as configured, the queues stay bounded by NN_SNDBUF/NN_RCVBUF
+(plus the kernel's socket buffers), RSS stays flat, and once the consumer resumes every
+message arrives exactly once and in order."""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+
+import pytest
+
+import nanopy
+
+from ._common import figures, pick, rss_kb
+
+STALLS = pick(2, 10)
+MSG = 4096
+BUF = 128 * 1024
+SNDTIMEO = 200  # ms
+STALL_TRIES = pick(3, 10)  # timed-out sends per stall
+
+
+@pytest.mark.timeout(pick(60, 300))
+@pytest.mark.parametrize("transport", ["tcp", "ipc", "inproc"])
+def test_slow_consumer(transport: str, tmp_ipc_dir: str) -> None:
+    from conftest import make_address
+
+    address = make_address(transport, tmp_ipc_dir)
+    pad = b"x" * (MSG - 8)
+    received: list[int] = []
+    with nanopy.Socket(nanopy.PULL, recv_timeout=5000, recv_buffer=BUF, linger=0) as pull, \
+         nanopy.Socket(nanopy.PUSH, send_timeout=SNDTIMEO, send_buffer=BUF, linger=0) as push:
+        pull.bind(address)
+        push.connect(address)
+        seq = 0
+        rss_before = rss_kb()
+        rss_peak = rss_before
+        queued: list[int] = []
+        blocked_ms: list[float] = []
+        for _stall in range(STALLS):
+            # 1. The consumer sleeps: fill until a send times out, then keep trying.
+            start = seq
+            timeouts = 0
+            while timeouts < STALL_TRIES:
+                t0 = time.monotonic()
+                try:
+                    push.send(struct.pack(">Q", seq) + pad)
+                    seq += 1
+                except nanopy.Timeout:
+                    blocked_ms.append((time.monotonic() - t0) * 1000)
+                    timeouts += 1
+                assert seq - start < 100_000, "sends never block: the queue is unbounded"
+            queued.append(seq - start)
+            rss_peak = max(rss_peak, rss_kb())
+            # 2. The consumer wakes up and takes everything.
+            want = seq
+            while len(received) < want:
+                received.append(struct.unpack(">Q", pull.recv()[:8])[0])
+        # 3. Steady flow with a consumer thread, then everything once and in order.
+        total = seq + pick(5000, 50000)
+
+        def consume() -> None:
+            while len(received) < total:
+                received.append(struct.unpack(">Q", pull.recv()[:8])[0])
+
+        consumer = threading.Thread(target=consume, daemon=True)
+        consumer.start()
+        push.send_timeout = 5000
+        while seq < total:
+            push.send(struct.pack(">Q", seq) + pad)
+            seq += 1
+        consumer.join(60)
+        assert not consumer.is_alive()
+        rss_after = rss_kb()
+    assert received == list(range(total))
+    figures("slow_consumer", transport=transport, stalls=STALLS, messages=total,
+            queued_before_block=queued, blocked_ms_min=round(min(blocked_ms)),
+            blocked_ms_max=round(max(blocked_ms)), rss_kb_before=rss_before,
+            rss_kb_peak=rss_peak, rss_kb_after=rss_after)
+    # Timeouts as configured (generous: a loaded CI box may wake late, never early).
+    assert min(blocked_ms) >= SNDTIMEO * 0.9
+    assert max(blocked_ms) < SNDTIMEO + 3000
+    # Bounded: SNDBUF + RCVBUF plus what the kernel holds (loopback can buffer a few MB).
+    assert max(queued) * MSG < 2 * BUF + 32 * 1024 * 1024
+    assert rss_peak - rss_before < 20 * 1024
