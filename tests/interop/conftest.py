@@ -15,7 +15,7 @@ import shutil
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -65,6 +65,33 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
         f"{matrix_size_per_protocol()} (native peers {'/'.join(NATIVE_PEERS)} x tcp/ipc x "
         "nanopy binds/connects x 2 roles), plus the extra cases in test_interop_extras.py"
     ]
+
+
+def count_outcomes(terminalreporter, module: str) -> Dict[str, int]:
+    """Count the call-phase outcomes (and setup errors) of the tests in ``module``."""
+    counts: Dict[str, int] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        reports = terminalreporter.stats.get(outcome, [])
+        counts[outcome] = sum(
+            1 for report in reports if getattr(report, "nodeid", "").startswith(module)
+        )
+    return counts
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """After the run, say how much of the interop matrix (and of the extras) passed."""
+    lines = []
+    for label, module in (
+        (f"interop matrix ({matrix_size()} cases)", "tests/interop/test_interop_matrix.py"),
+        ("interop extras", "tests/interop/test_interop_extras.py"),
+    ):
+        counts = count_outcomes(terminalreporter, module)
+        if any(counts.values()):
+            lines.append(f"{label}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+    if lines:
+        terminalreporter.write_sep("-", "interop summary")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
