@@ -4,7 +4,7 @@
 #   1. `python -m build` makes the sdist, then builds the wheel *from that sdist* (so a
 #      missing file in the sdist breaks the build here, not on a user's machine).
 #   2. The sdist's file list is checked: csrc/ (every .c/.h), the Cython sources, setup.py.
-#   3. `auditwheel repair` turns the linux_* wheel into a manylinux_* one.
+#   3. `auditwheel repair` turns the linux_* wheel into a manylinux_* one (symbols stripped).
 #   4. A fresh venv installs the repaired wheel with no C compiler reachable (PATH holds
 #      only python/pip, CC/CXX=/bin/false) and runs tests/test_smoke.py from a directory
 #      without src/, so the installed wheel is what gets imported.
@@ -71,9 +71,9 @@ done
 echo "ok: $(grep -c '^csrc/' "$WORK/sdist.txt") csrc files, Cython sources, setup.py," \
      "smoke tests ($(wc -l < "$WORK/sdist.txt") entries in all)"
 
-step "auditwheel repair"
+step "auditwheel repair (--strip: the debug info of -g is most of the .so's size)"
 auditwheel show "$WHEEL" | sed -n '1,6p'
-auditwheel repair -w "$WORK/wheelhouse" "$WHEEL" > "$WORK/repair.log" 2>&1 \
+auditwheel repair --strip -w "$WORK/wheelhouse" "$WHEEL" > "$WORK/repair.log" 2>&1 \
   || { cat "$WORK/repair.log"; die "auditwheel repair failed"; }
 REPAIRED="$(ls "$WORK"/wheelhouse/*.whl)"
 case "$(basename "$REPAIRED")" in
