@@ -124,6 +124,17 @@ def test_every_page_exists_and_examples_were_found() -> None:
         assert any("raw=True" in b.code for b in page_blocks), f"{proto}: no raw example"
 
 
+def test_examples_fit_the_line_length() -> None:
+    """The project's 100 columns (ruff's line-length), so examples read without scrolling."""
+    long_lines = [
+        f"{b.id} +{n}: {len(line)} columns"
+        for b in PYTHON_BLOCKS
+        for n, line in enumerate(b.code.splitlines(), 1)
+        if len(line) > 100
+    ]
+    assert not long_lines, "\n".join(long_lines)
+
+
 @pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[b.id for b in PYTHON_BLOCKS])
 def test_example_runs(block: Block, tmp_path: Path) -> None:
     if block.skip_reason is not None:
