@@ -116,6 +116,14 @@ const uint8_t *np_msg_hdr(const np_msg *m);
 size_t np_msg_hdr_len(const np_msg *m);
 void np_msg_free(np_msg *m);
 
+/* Contexts (REQ, REP, RESPONDENT): independent request states on one socket. */
+int np_ctx_open(int s);
+int np_ctx_close(int s, int ctx);
+int np_ctx_send(int s, int ctx, const np_iov *iov, int n, int flags, int64_t *deadline);
+int np_ctx_recv(int s, int ctx, np_msg **out, int flags, int64_t *deadline);
+/* The descriptor that is readable while a recv on the context would not block. */
+int np_ctx_recv_fd(int s, int ctx);
+
 int np_device(int s1, int s2);
 void np_term(void);
 int np_is_terminated(void);

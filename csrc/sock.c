@@ -110,6 +110,15 @@ void np_sock_unref(np_sock *s)
 {
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
+    while (s->ctxs) {
+        np_ctx *c = s->ctxs;
+        s->ctxs = c->next;
+        if (!c->closed && s->ops->ctx_fini)
+            s->ops->ctx_fini(s, c);
+        np_efd_fini(&c->ready);
+        free(c->state);
+        free(c);
+    }
     if (s->ops->fini)
         s->ops->fini(s);
     free(s->proto);
@@ -297,6 +306,10 @@ static void close_socket(np_sock *s, int id)
     /* Wake every thread blocked on this socket; they see `closing` and leave. */
     np_efd_signal(&s->rcv_efd);
     np_efd_signal(&s->snd_efd);
+    pthread_mutex_lock(&s->lock);
+    for (np_ctx *c = s->ctxs; c; c = c->next)
+        np_efd_signal(&c->ready);
+    pthread_mutex_unlock(&s->lock);
     pthread_mutex_lock(&table_lock);
     while (s->holds > 0)
         pthread_cond_wait(&s->holds_cond, &table_lock);
@@ -900,3 +913,170 @@ const uint8_t *np_msg_body(const np_msg *m) { return m->body; }
 size_t np_msg_body_len(const np_msg *m) { return m->body_len; }
 const uint8_t *np_msg_hdr(const np_msg *m) { return m->hdr; }
 size_t np_msg_hdr_len(const np_msg *m) { return m->hdr_len; }
+
+/* ---- contexts ------------------------------------------------------------------------ */
+
+/* The open context `cid` of s (sock->lock held), or NULL. */
+static np_ctx *find_ctx(np_sock *s, int cid)
+{
+    for (np_ctx *c = s->ctxs; c; c = c->next)
+        if (c->id == cid && !c->closed)
+            return c;
+    return NULL;
+}
+
+int np_ctx_open(int id)
+{
+    np_sock *s;
+    int rc = hold(id, &s);
+    if (rc)
+        return rc;
+    if (!s->ops->ctx_init) {
+        release(s);
+        return -ENOTSUP;
+    }
+    np_ctx *c = calloc(1, sizeof(*c));
+    if (!c || !(c->state = calloc(1, s->ops->ctx_size ? s->ops->ctx_size : 1))) {
+        free(c);
+        release(s);
+        return -ENOMEM;
+    }
+    if (np_efd_init(&c->ready) != 0) {
+        free(c->state);
+        free(c);
+        release(s);
+        return -EMFILE;
+    }
+    c->sock = s;
+    pthread_mutex_lock(&s->lock);
+    c->id = ++s->next_ctx_id;
+    rc = s->ops->ctx_init(s, c);
+    if (rc == 0) {
+        c->next = s->ctxs;
+        s->ctxs = c;
+        rc = c->id;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc < 0) {
+        np_efd_fini(&c->ready);
+        free(c->state);
+        free(c);
+    }
+    release(s);
+    return rc;
+}
+
+int np_ctx_close(int id, int cid)
+{
+    np_sock *s;
+    int rc = hold(id, &s);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    np_ctx *c = find_ctx(s, cid);
+    if (!c) {
+        rc = -EBADF;
+    } else {
+        if (s->ops->ctx_fini)
+            s->ops->ctx_fini(s, c);
+        c->closed = 1;
+        np_efd_signal(&c->ready);  /* a waiter wakes and finds it closed */
+    }
+    pthread_mutex_unlock(&s->lock);
+    release(s);
+    return rc;
+}
+
+int np_ctx_send(int id, int cid, const np_iov *iov, int n, int flags, int64_t *deadline)
+{
+    (void)flags;
+    (void)deadline;  /* context sends never block: REQ queues, REP replies or drops */
+    np_sock *s;
+    int rc = hold(id, &s);
+    if (rc)
+        return rc;
+    np_msg *m = build_msg(iov, n, NULL, 0, &rc);
+    if (!m) {
+        release(s);
+        return rc;
+    }
+    size_t len = m->body_len;
+    pthread_mutex_lock(&s->lock);
+    np_ctx *c = find_ctx(s, cid);
+    if (s->closing)
+        rc = closed_error();
+    else if (!c)
+        rc = -EBADF;
+    else
+        rc = s->ops->ctx_send(s, c, m);
+    if (rc == 0) {
+        atomic_fetch_add(&s->msgs_sent, 1);
+        atomic_fetch_add(&s->bytes_sent, len);
+    }
+    np_sock_update_ready(s);
+    pthread_mutex_unlock(&s->lock);
+    if (rc)
+        np_msg_free(m);
+    release(s);
+    return rc ? rc : (int)(len > INT32_MAX ? INT32_MAX : len);
+}
+
+int np_ctx_recv(int id, int cid, np_msg **out, int flags, int64_t *deadline)
+{
+    np_sock *s;
+    int rc = hold(id, &s);
+    if (rc)
+        return rc;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        np_ctx *c = find_ctx(s, cid);
+        if (s->closing || !c) {
+            pthread_mutex_unlock(&s->lock);
+            rc = s->closing ? closed_error() : -EBADF;
+            break;
+        }
+        np_efd *e = s->ops->ctx_own_efd ? &c->ready : &s->rcv_efd;
+        rc = s->ops->ctx_recv(s, c, out);
+        if (rc == 0) {
+            atomic_fetch_add(&s->msgs_recv, 1);
+            atomic_fetch_add(&s->bytes_recv, (*out)->body_len);
+        }
+        if (rc != -EAGAIN) {
+            if (s->ops->ctx_own_efd && !s->ops->ctx_can_recv(s, c))
+                np_efd_unsignal(e);
+            np_sock_update_ready(s);
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        np_efd_unsignal(e);
+        int again = s->ops->ctx_can_recv(s, c);
+        if (again)
+            np_efd_signal(e);
+        pthread_mutex_unlock(&s->lock);
+        if (again)
+            continue;
+        if (flags & NP_DONTWAIT) {
+            rc = -EAGAIN;
+            break;
+        }
+        rc = wait_ready(e, deadline, s->rcvtimeo);
+        if (rc)
+            break;
+    }
+    release(s);
+    return rc;
+}
+
+int np_ctx_recv_fd(int id, int cid)
+{
+    np_sock *s;
+    int rc = hold(id, &s);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    np_ctx *c = find_ctx(s, cid);
+    rc = !c ? -EBADF : s->ops->ctx_own_efd ? c->ready.rfd : s->rcv_efd.rfd;
+    pthread_mutex_unlock(&s->lock);
+    release(s);
+    return rc;
+}

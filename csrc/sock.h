@@ -30,6 +30,24 @@ typedef struct np_stream np_stream;
 #define NP_CAN_SEND 1
 #define NP_CAN_RECV 2
 
+typedef struct np_ctx np_ctx;
+
+/*
+ * A context: an independent request state on one REQ/REP (or RESPONDENT) socket, so that
+ * several threads or coroutines can have requests in flight at once (as NNG has). The wire
+ * format is unchanged: contexts only decide which request id or backtrace a message uses.
+ * Closed contexts stay allocated (marked closed) until the socket is freed, so a thread
+ * still waiting on one never touches freed memory.
+ */
+struct np_ctx {
+    int id;
+    int closed;
+    np_sock *sock;
+    np_efd ready;    /* REQ: readable while this context's reply is waiting */
+    void *state;     /* the protocol's per-context state */
+    np_ctx *next;
+};
+
 /* A protocol: one table per socket type (cooked and raw are separate tables). */
 typedef struct np_proto_ops {
     int protocol;     /* NN_* id sent in the handshake */
@@ -60,6 +78,15 @@ typedef struct np_proto_ops {
     int (*can_recv)(np_sock *s);
     int (*setopt)(np_sock *s, int opt, const void *val, size_t len);
     int (*getopt)(np_sock *s, int opt, void *val, size_t *len);
+    /* Contexts (NULL ctx_init: not supported). ctx_own_efd: each context has its own
+     * readiness (REQ replies); otherwise all contexts wait on the socket's NN_RCVFD. */
+    size_t ctx_size;
+    int ctx_own_efd;
+    int (*ctx_init)(np_sock *s, np_ctx *c);
+    void (*ctx_fini)(np_sock *s, np_ctx *c);
+    int (*ctx_send)(np_sock *s, np_ctx *c, np_msg *m);
+    int (*ctx_recv)(np_sock *s, np_ctx *c, np_msg **m);
+    int (*ctx_can_recv)(np_sock *s, np_ctx *c);
 } np_proto_ops;
 
 /* One connection to one peer socket, whatever the transport. */
@@ -135,6 +162,8 @@ struct np_sock {
     int lb_cursor;        /* round-robin start for load balancing */
     np_ep *eps;
     int next_eid;
+    np_ctx *ctxs;
+    int next_ctx_id;
     uint32_t next_pipe_id;
     /* options */
     int linger, sndbuf, rcvbuf, sndtimeo, rcvtimeo, reconnect_ivl, reconnect_ivl_max;

@@ -14,69 +14,105 @@ uint32_t np_random32(void);
 
 enum { REQ_IDLE, REQ_DELAYED, REQ_ACTIVE, REQ_DONE };
 
-typedef struct req_state {
+/* One request state: the socket's own, or a context's. */
+typedef struct req_ctx {
     int state;
     uint32_t id;
     np_msg *request;   /* the outstanding request, header included (kept for resends) */
     np_msg *reply;
     np_pipe *sent_to;
-    int resend_ivl;
     np_timer timer;
     uint64_t seq;
+    np_sock *sock;
+    np_ctx *ctx;       /* NULL for the socket's own state */
+} req_ctx;
+
+typedef struct req_state {
+    uint32_t last_id;  /* request ids are unique across all contexts of the socket */
+    int resend_ivl;
+    req_ctx main;
 } req_state;
 
 static void req_timer_fired(np_timer *t, uint64_t seq);
 
+static void req_ctx_setup(np_sock *s, req_ctx *rc, np_ctx *ctx)
+{
+    rc->sock = s;
+    rc->ctx = ctx;
+    rc->timer.cb = req_timer_fired;
+    rc->timer.owner = rc;
+}
+
 static int req_init(np_sock *s)
 {
     req_state *st = s->proto;
-    st->id = np_random32();
+    st->last_id = np_random32();
     st->resend_ivl = 60000;
-    st->timer.cb = req_timer_fired;
-    st->timer.owner = s;
+    req_ctx_setup(s, &st->main, NULL);
     return 0;
+}
+
+/* Call fn on every live request state of the socket. */
+#define FOR_EACH_REQ(s, rc, body)                                                   \
+    do {                                                                            \
+        req_ctx *rc = &((req_state *)(s)->proto)->main;                             \
+        body;                                                                       \
+        for (np_ctx *c_ = (s)->ctxs; c_; c_ = c_->next) {                           \
+            if (c_->closed)                                                         \
+                continue;                                                           \
+            rc = c_->state;                                                         \
+            body;                                                                   \
+        }                                                                           \
+    } while (0)
+
+static void req_ctx_clear(req_ctx *rc)
+{
+    np_timer_cancel(&rc->timer);
+    np_msg_free(rc->request);
+    np_msg_free(rc->reply);
+    rc->request = rc->reply = NULL;
+    rc->sent_to = NULL;
+    rc->state = REQ_IDLE;
 }
 
 static void req_stop(np_sock *s)
 {
-    req_state *st = s->proto;
-    np_timer_cancel(&st->timer);
+    FOR_EACH_REQ(s, rc, np_timer_cancel(&rc->timer));
 }
 
 static void req_fini(np_sock *s)
 {
     req_state *st = s->proto;
-    if (!st)
-        return;
-    np_msg_free(st->request);
-    np_msg_free(st->reply);
+    if (st)
+        req_ctx_clear(&st->main);
 }
 
-/* Send (or re-send) the outstanding request through p, or the load balancer's pick. */
-static void req_transmit(np_sock *s, req_state *st, np_pipe *p)
+/* Send (or re-send) a state's request through p, or the load balancer's pick. */
+static void req_transmit(np_sock *s, req_ctx *rc, np_pipe *p)
 {
+    req_state *st = s->proto;
     if (!p)
         p = np_lb_pick(s);
-    np_msg *copy = p ? np_msg_share(st->request) : NULL;
+    np_msg *copy = p ? np_msg_share(rc->request) : NULL;
     if (!copy || np_pipe_send(p, copy) != 0) {
         np_msg_free(copy);
-        st->state = REQ_DELAYED;
-        st->sent_to = NULL;
-        np_timer_cancel(&st->timer);
+        rc->state = REQ_DELAYED;
+        rc->sent_to = NULL;
+        np_timer_cancel(&rc->timer);
         return;
     }
-    st->state = REQ_ACTIVE;
-    st->sent_to = p;
-    np_timer_start(&st->timer, st->resend_ivl, ++st->seq);
+    rc->state = REQ_ACTIVE;
+    rc->sent_to = p;
+    np_timer_start(&rc->timer, st->resend_ivl, ++rc->seq);
 }
 
 static void req_timer_fired(np_timer *t, uint64_t seq)
 {
-    np_sock *s = t->owner;
+    req_ctx *rc = t->owner;
+    np_sock *s = rc->sock;
     pthread_mutex_lock(&s->lock);
-    req_state *st = s->proto;
-    if (seq == st->seq && st->state == REQ_ACTIVE && !s->closing) {
-        req_transmit(s, st, NULL);
+    if (seq == rc->seq && rc->state == REQ_ACTIVE && !s->closing) {
+        req_transmit(s, rc, NULL);
         np_sock_update_ready(s);
     }
     pthread_mutex_unlock(&s->lock);
@@ -84,81 +120,123 @@ static void req_timer_fired(np_timer *t, uint64_t seq)
 
 static int req_pipe_add(np_sock *s, np_pipe *p)
 {
-    req_state *st = s->proto;
-    if (st->state == REQ_DELAYED && np_pipe_writable(p))
-        req_transmit(s, st, p);
+    FOR_EACH_REQ(s, rc, if (rc->state == REQ_DELAYED && np_pipe_writable(p))
+                            req_transmit(s, rc, p));
     return 0;
 }
 
 static void req_pipe_rm(np_sock *s, np_pipe *p)
 {
+    /* The REP holding a request vanished: try another one now. */
+    FOR_EACH_REQ(s, rc, if (rc->state == REQ_ACTIVE && rc->sent_to == p) {
+        rc->sent_to = NULL;
+        req_transmit(s, rc, NULL);
+    });
+}
+
+static int req_ctx_send_msg(np_sock *s, req_ctx *rc, np_msg *m)
+{
     req_state *st = s->proto;
-    if (st->state == REQ_ACTIVE && st->sent_to == p) {
-        st->sent_to = NULL;
-        req_transmit(s, st, NULL);  /* the REP holding it vanished: try another one now */
+    uint8_t hdr[4];
+    uint32_t id = st->last_id + 1;
+    np_put_u32(hdr, id | 0x80000000u);
+    if (np_msg_set_hdr(m, hdr, 4) != 0)
+        return -ENOMEM;
+    st->last_id = id;
+    /* A new request cancels the old one; a late reply to it will not match the id. */
+    np_msg_free(rc->reply);
+    rc->reply = NULL;
+    np_msg_free(rc->request);
+    rc->request = m;
+    rc->id = id;
+    req_transmit(s, rc, NULL);
+    return 0;
+}
+
+static req_ctx *req_by_id(np_sock *s, uint32_t word)
+{
+    req_ctx *found = NULL;
+    FOR_EACH_REQ(s, rc, if (!found && (rc->state == REQ_ACTIVE || rc->state == REQ_DELAYED) &&
+                            (rc->id | 0x80000000u) == word) found = rc);
+    return found;
+}
+
+/* Route what arrived to the request it answers (any context); drop everything else. */
+static void req_take_replies(np_sock *s)
+{
+    FOR_EACH_REQ(s, rc, if (rc->state == REQ_DELAYED && np_lb_writable(s))
+                            req_transmit(s, rc, NULL));
+    np_msg *m;
+    while ((m = np_fq_recv(s, NULL)) != NULL) {
+        req_ctx *rc = np_bt_split_id(m) == 0 ? req_by_id(s, np_get_u32(m->hdr)) : NULL;
+        if (!rc) {
+            np_msg_free(m);
+            continue;
+        }
+        np_msg_set_hdr(m, NULL, 0);
+        rc->reply = m;
+        rc->state = REQ_DONE;
+        np_timer_cancel(&rc->timer);
+        if (rc->ctx)
+            np_efd_signal(&rc->ctx->ready);
     }
+}
+
+static int req_ctx_recv_msg(np_sock *s, req_ctx *rc, np_msg **out)
+{
+    if (rc->state == REQ_IDLE)
+        return -NP_EFSM;
+    req_take_replies(s);
+    if (rc->state != REQ_DONE)
+        return -EAGAIN;
+    *out = rc->reply;
+    rc->reply = NULL;
+    np_msg_free(rc->request);
+    rc->request = NULL;
+    rc->sent_to = NULL;
+    rc->state = REQ_IDLE;
+    return 0;
 }
 
 static int req_send(np_sock *s, np_msg *m)
 {
-    req_state *st = s->proto;
-    uint8_t hdr[4];
-    np_put_u32(hdr, ++st->id | 0x80000000u);
-    if (np_msg_set_hdr(m, hdr, 4) != 0) {
-        st->id--;
-        return -ENOMEM;
-    }
-    /* A new request cancels the old one; a late reply to it will not match the id. */
-    np_msg_free(st->reply);
-    st->reply = NULL;
-    np_msg_free(st->request);
-    st->request = m;
-    req_transmit(s, st, NULL);
-    return 0;
-}
-
-/* Look at what arrived: keep the reply to the current request, drop everything else. */
-static void req_take_replies(np_sock *s, req_state *st)
-{
-    if (st->state == REQ_DELAYED && np_lb_writable(s))
-        req_transmit(s, st, NULL);
-    if (st->state != REQ_ACTIVE && st->state != REQ_DELAYED)
-        return;
-    np_msg *m;
-    while ((m = np_fq_recv(s, NULL)) != NULL) {
-        if (np_bt_split_id(m) == 0 && np_get_u32(m->hdr) == (st->id | 0x80000000u)) {
-            np_msg_set_hdr(m, NULL, 0);
-            st->reply = m;
-            st->state = REQ_DONE;
-            np_timer_cancel(&st->timer);
-            return;
-        }
-        np_msg_free(m);
-    }
+    return req_ctx_send_msg(s, &((req_state *)s->proto)->main, m);
 }
 
 static int req_recv(np_sock *s, np_msg **out)
 {
-    req_state *st = s->proto;
-    if (st->state == REQ_IDLE)
-        return -NP_EFSM;
-    req_take_replies(s, st);
-    if (st->state != REQ_DONE)
-        return -EAGAIN;
-    *out = st->reply;
-    st->reply = NULL;
-    np_msg_free(st->request);
-    st->request = NULL;
-    st->sent_to = NULL;
-    st->state = REQ_IDLE;
-    return 0;
+    return req_ctx_recv_msg(s, &((req_state *)s->proto)->main, out);
 }
 
 static int req_can_recv(np_sock *s)
 {
-    req_state *st = s->proto;
-    req_take_replies(s, st);
-    return st->state == REQ_DONE;
+    req_take_replies(s);
+    return ((req_state *)s->proto)->main.state == REQ_DONE;
+}
+
+static int req_ctx_init(np_sock *s, np_ctx *c)
+{
+    req_ctx_setup(s, c->state, c);
+    return 0;
+}
+
+static void req_ctx_fini(np_sock *s, np_ctx *c)
+{
+    (void)s;
+    req_ctx_clear(c->state);
+}
+
+static int req_ctx_send(np_sock *s, np_ctx *c, np_msg *m) { return req_ctx_send_msg(s, c->state, m); }
+
+static int req_ctx_recv(np_sock *s, np_ctx *c, np_msg **out)
+{
+    return req_ctx_recv_msg(s, c->state, out);
+}
+
+static int req_ctx_can_recv(np_sock *s, np_ctx *c)
+{
+    req_take_replies(s);
+    return ((req_ctx *)c->state)->state == REQ_DONE;
 }
 
 static int always(np_sock *s) { (void)s; return 1; }
@@ -201,6 +279,9 @@ const np_proto_ops np_req_ops = {
     .state_size = sizeof(req_state), .init = req_init, .fini = req_fini, .stop = req_stop,
     .pipe_add = req_pipe_add, .pipe_rm = req_pipe_rm, .send = req_send, .recv = req_recv,
     .can_send = always, .can_recv = req_can_recv, .setopt = req_setopt, .getopt = req_getopt,
+    .ctx_size = sizeof(req_ctx), .ctx_own_efd = 1, .ctx_init = req_ctx_init,
+    .ctx_fini = req_ctx_fini, .ctx_send = req_ctx_send, .ctx_recv = req_ctx_recv,
+    .ctx_can_recv = req_ctx_can_recv,
 };
 
 /* ---- raw REQ: load-balanced requests with the caller's header; 4-byte id on replies --- */
@@ -231,20 +312,20 @@ const np_proto_ops np_xreq_ops = {
 
 /* ---- REP (and RESPONDENT, which behaves the same) ---------------------------------- */
 
-typedef struct rep_state {
-    np_msg *held;  /* header-only message: the backtrace of the request being answered */
-} rep_state;
+/* The backtrace of the request being answered, per socket or per context. */
+typedef struct rep_held {
+    np_msg *held;  /* header-only message */
+} rep_held;
 
 static void rep_fini(np_sock *s)
 {
-    rep_state *st = s->proto;
+    rep_held *st = s->proto;
     if (st)
         np_msg_free(st->held);
 }
 
-static int rep_recv(np_sock *s, np_msg **out)
+static int rep_recv_into(np_sock *s, rep_held *st, np_msg **out)
 {
-    rep_state *st = s->proto;
     /* A new recv abandons the request held so far, even if nothing new is there. */
     np_msg_free(st->held);
     st->held = NULL;
@@ -264,9 +345,8 @@ static int rep_recv(np_sock *s, np_msg **out)
     return 0;
 }
 
-static int rep_send(np_sock *s, np_msg *m)
+static int rep_send_from(np_sock *s, rep_held *st, np_msg *m)
 {
-    rep_state *st = s->proto;
     if (!st->held)
         return -NP_EFSM;
     if (np_msg_set_hdr(m, st->held->hdr, st->held->hdr_len) != 0)
@@ -277,11 +357,29 @@ static int rep_send(np_sock *s, np_msg *m)
     return 0;
 }
 
+static int rep_recv(np_sock *s, np_msg **out) { return rep_recv_into(s, s->proto, out); }
+static int rep_send(np_sock *s, np_msg *m) { return rep_send_from(s, s->proto, m); }
+
 static int rep_can_send(np_sock *s)
 {
-    rep_state *st = s->proto;
+    rep_held *st = s->proto;
     return st->held != NULL;
 }
+
+static int rep_ctx_init(np_sock *s, np_ctx *c) { (void)s; (void)c; return 0; }
+static void rep_ctx_fini(np_sock *s, np_ctx *c)
+{
+    (void)s;
+    rep_held *st = c->state;
+    np_msg_free(st->held);
+    st->held = NULL;
+}
+static int rep_ctx_send(np_sock *s, np_ctx *c, np_msg *m) { return rep_send_from(s, c->state, m); }
+static int rep_ctx_recv(np_sock *s, np_ctx *c, np_msg **out)
+{
+    return rep_recv_into(s, c->state, out);
+}
+static int rep_ctx_can_recv(np_sock *s, np_ctx *c) { (void)c; return np_fq_readable(s); }
 
 static int xrep_recv(np_sock *s, np_msg **out) { return np_bt_recv(s, out); }
 
@@ -294,9 +392,11 @@ static int xrep_send(np_sock *s, np_msg *m)
 #define REP_OPS(proto)                                                                       \
     {                                                                                        \
         .protocol = proto, .raw = 0, .dirs = NP_CAN_SEND | NP_CAN_RECV,                      \
-        .state_size = sizeof(rep_state), .fini = rep_fini, .pipe_add = accept_pipe,          \
+        .state_size = sizeof(rep_held), .fini = rep_fini, .pipe_add = accept_pipe,           \
         .pipe_rm = forget_pipe, .send = rep_send, .recv = rep_recv, .can_send = rep_can_send, \
-        .can_recv = np_fq_readable,                                                          \
+        .can_recv = np_fq_readable, .ctx_size = sizeof(rep_held), .ctx_init = rep_ctx_init, \
+        .ctx_fini = rep_ctx_fini, .ctx_send = rep_ctx_send, .ctx_recv = rep_ctx_recv,        \
+        .ctx_can_recv = rep_ctx_can_recv,                                                    \
     }
 #define XREP_OPS(proto)                                                                     \
     {                                                                                       \

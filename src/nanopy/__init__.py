@@ -23,7 +23,7 @@ from .errors import (
     Terminated,
     Timeout,
 )
-from .socket import Endpoint, Socket
+from .socket import Context, Endpoint, Socket
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,7 @@ __all__ = [
     "AddressInUse",
     "Socket",
     "Endpoint",
+    "Context",
     "device",
     "__version__",
 ]

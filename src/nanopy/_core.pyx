@@ -526,3 +526,72 @@ def nn_get_statistic(s, stat):
     _check(np_get_statistic(c_s, c_stat, &v))
     return v
 
+
+
+# ---- contexts (beyond nanomsg, as NNG has them) ---------------------------------------
+
+def ctx_open(s):
+    """Open an independent request state on a cooked REQ, REP or RESPONDENT socket;
+    returns its id. Other socket types raise ENOTSUP."""
+    cdef int c_s = _cint(s, 9)
+    return _check(np_ctx_open(c_s))
+
+
+def ctx_close(s, ctx):
+    """Close a context; a thread waiting in ctx_recv on it gets EBADF."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_ctx = _cint(ctx, 9)
+    _check(np_ctx_close(c_s, c_ctx))
+
+
+def ctx_send(s, ctx, data):
+    """Send through a context (REQ: a new request of that context; REP: its reply)."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_ctx = _cint(ctx, 9)
+    cdef Py_buffer view
+    cdef np_iov iov
+    cdef int64_t deadline = DEADLINE_UNSET
+    cdef int rc
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        iov.base = view.buf
+        iov.len = <size_t>view.len
+        rc = np_ctx_send(c_s, c_ctx, &iov, 1, 0, &deadline)
+        if rc < 0:
+            raise _error(rc, c_s, "send")
+        return rc
+    finally:
+        PyBuffer_Release(&view)
+
+
+def ctx_recv(s, ctx, flags=0):
+    """Receive through a context: REQ waits for the reply to that context's request, REP
+    takes the next request and remembers where its reply goes."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_ctx = _cint(ctx, 9)
+    cdef int c_flags = _cint(flags, 22)
+    cdef int64_t deadline = DEADLINE_UNSET
+    cdef np_msg *m = NULL
+    cdef int rc = np_ctx_recv(c_s, c_ctx, &m, c_flags | NP_DONTWAIT, &deadline)
+    if rc == -11 and not (c_flags & NP_DONTWAIT):
+        while True:
+            with nogil:
+                rc = np_ctx_recv(c_s, c_ctx, &m, c_flags, &deadline)
+            if rc == -4:
+                PyErr_CheckSignals()
+                continue
+            break
+    if rc < 0:
+        raise _error(rc, c_s, "recv")
+    try:
+        return PyBytes_FromStringAndSize(<const char *>np_msg_body(m),
+                                         <Py_ssize_t>np_msg_body_len(m))
+    finally:
+        np_msg_free(m)
+
+
+def ctx_recv_fd(s, ctx):
+    """The descriptor that is readable while ctx_recv would not block (for asyncio)."""
+    cdef int c_s = _cint(s, 9)
+    cdef int c_ctx = _cint(ctx, 9)
+    return _check(np_ctx_recv_fd(c_s, c_ctx))

@@ -53,7 +53,7 @@ from .constants import (
 )
 from .errors import Again, NNError, Timeout, error_for
 
-__all__ = ["Socket", "Endpoint"]
+__all__ = ["Socket", "Endpoint", "Context"]
 
 Buffer = Union[bytes, bytearray, memoryview, Any]
 
@@ -94,6 +94,42 @@ class Endpoint:
         kind = "bind" if self.bound else "connect"
         state = "" if self._open else " (shut down)"
         return f"<Endpoint {self.id} {kind} {self.address!r}{state}>"
+
+
+# asyncio allows one reader callback per descriptor, but several coroutines (or contexts)
+# may wait on the same readiness descriptor: one callback per (loop, fd) wakes them all,
+# and each then retries its non-blocking call.
+_fd_waiters: dict[tuple[int, int], list[asyncio.Future[None]]] = {}
+
+
+def _wake_waiters(key: tuple[int, int]) -> None:
+    for fut in _fd_waiters.get(key, ()):
+        if not fut.done():
+            fut.set_result(None)
+
+
+async def _wait_readable(fd: int, timeout: Optional[int]) -> None:
+    """Wait until ``fd`` is readable (or ``timeout`` ms pass: nanopy.Timeout)."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), fd)
+    fut: asyncio.Future[None] = loop.create_future()
+    waiters = _fd_waiters.get(key)
+    if waiters is None:
+        waiters = _fd_waiters[key] = []
+        loop.add_reader(fd, _wake_waiters, key)
+    waiters.append(fut)
+    try:
+        if timeout is None:
+            await fut
+        else:
+            await asyncio.wait_for(fut, timeout / 1000)
+    except asyncio.TimeoutError:
+        raise Timeout(ETIMEDOUT) from None
+    finally:
+        waiters.remove(fut)
+        if not waiters:
+            del _fd_waiters[key]
+            loop.remove_reader(fd)
 
 
 def _timeout_in(value: Optional[float]) -> int:
@@ -365,6 +401,12 @@ class Socket:
     listen = bind
     dial = connect
 
+    def context(self) -> Context:
+        """A new :class:`Context` (REQ, REP and RESPONDENT sockets): an independent
+        request state, so several requests can be in flight on this one socket."""
+        self._check_open()
+        return Context(self)
+
     # ---- data -------------------------------------------------------------------------
 
     def send(self, data: Buffer, *, block: bool = True) -> int:
@@ -413,23 +455,7 @@ class Socket:
     # ---- asyncio ----------------------------------------------------------------------
 
     async def _wait_readable(self, fd: int, timeout: Optional[int]) -> None:
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-
-        def ready() -> None:
-            if not fut.done():
-                fut.set_result(None)
-
-        loop.add_reader(fd, ready)
-        try:
-            if timeout is None:
-                await fut
-            else:
-                await asyncio.wait_for(fut, timeout / 1000)
-        except asyncio.TimeoutError:
-            raise Timeout(ETIMEDOUT) from None
-        finally:
-            loop.remove_reader(fd)
+        await _wait_readable(fd, timeout)
 
     async def arecv(self) -> bytes:
         """Receive without blocking the event loop. Honours ``recv_timeout``; a cancelled
@@ -478,3 +504,66 @@ class Socket:
             if e.errno == EBADF:
                 raise StopAsyncIteration from None
             raise
+
+
+class Context:
+    """An independent request state on a REQ, REP or RESPONDENT socket (as NNG's contexts).
+
+    Each context has its own request in flight (REQ) or its own request being answered
+    (REP), so many threads or coroutines can use one socket at once; the wire format is
+    unchanged. Get one with :meth:`Socket.context`; close it (or leave its ``with``).
+    """
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+        self.id = _core.ctx_open(socket.id)
+        self._open = True
+
+    def _check(self) -> int:
+        if not self._open:
+            raise error_for(EBADF, "context is closed")
+        return self.socket.id
+
+    def send(self, data: Buffer) -> int:
+        """REQ: send a request from this context (cancelling its previous one).
+        REP: reply to the request this context received."""
+        return _core.ctx_send(self._check(), self.id, data)
+
+    def recv(self, *, block: bool = True) -> bytes:
+        """REQ: the reply to this context's request. REP: the next request."""
+        return _core.ctx_recv(self._check(), self.id, 0 if block else NN_DONTWAIT)
+
+    async def arecv(self) -> bytes:
+        """recv() without blocking the event loop; honours the socket's recv_timeout."""
+        s = self._check()
+        try:
+            return _core.ctx_recv(s, self.id, NN_DONTWAIT)
+        except Again:
+            pass
+        timeout = self.socket.recv_timeout
+        fd = _core.ctx_recv_fd(s, self.id)
+        while True:
+            await self.socket._wait_readable(fd, timeout)
+            try:
+                return _core.ctx_recv(self._check(), self.id, NN_DONTWAIT)
+            except Again:
+                continue
+
+    async def asend(self, data: Buffer) -> int:
+        """send() for coroutines (context sends never block)."""
+        return self.send(data)
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            if not self.socket.closed:
+                _core.ctx_close(self.socket.id, self.id)
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<nanopy.Context {self.id} of {self.socket!r}>"
