@@ -63,7 +63,8 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
     return [
         f"interop matrix: {matrix_size()} cases = {len(PROTOCOL_PAIRS)} protocol pairs x "
         f"{matrix_size_per_protocol()} (native peers {'/'.join(NATIVE_PEERS)} x tcp/ipc x "
-        "nanopy binds/connects x 2 roles), plus the extra cases in test_interop_extras.py"
+        "nanopy binds/connects x 2 roles), plus test_interop_extras.py and "
+        "test_interop_topologies.py"
     ]
 
 
@@ -84,6 +85,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     for label, module in (
         (f"interop matrix ({matrix_size()} cases)", "tests/interop/test_interop_matrix.py"),
         ("interop extras", "tests/interop/test_interop_extras.py"),
+        ("interop topologies", "tests/interop/test_interop_topologies.py"),
     ):
         counts = count_outcomes(terminalreporter, module)
         if any(counts.values()):

@@ -251,9 +251,9 @@ def check_backend(backend: str) -> Optional[str]:
     return (result.stdout + result.stderr).strip() or f"exit status {result.returncode}"
 
 
-def payloads(sizes: Sequence[int] = MESSAGE_SIZES) -> List[bytes]:
-    """The messages the asking or sending side sends, in order."""
-    return [make_payload(index, size) for index, size in enumerate(sizes)]
+def payloads(sizes: Sequence[int] = MESSAGE_SIZES, tag: str = "") -> List[bytes]:
+    """The messages the asking or sending side (given ``--tag tag``) sends, in order."""
+    return [make_payload(index, size, tag) for index, size in enumerate(sizes)]
 
 
 def expected_receipts(role: Role, sizes: Sequence[int] = MESSAGE_SIZES):

@@ -13,6 +13,7 @@ Command line (both peers)::
     <peer>.py --proto PROTO (--bind URL | --connect URL)... --action ACTION
               [--sizes 0,1,7,1000,1048576] [--count N] [--timeout-ms MS]
               [--rcvmaxsize BYTES] [--resend-ivl-ms MS] [--lifetime-s S] [--await-peer]
+              [--tag TEXT]
     <peer>.py --check
 
 ``PROTO`` is one of pair, pub, sub, req, rep, push, pull, surveyor, respondent, bus.
@@ -119,13 +120,14 @@ class PeerSocket(Protocol):
         """Close the socket."""
 
 
-def make_payload(index: int, size: int) -> bytes:
+def make_payload(index: int, size: int, tag: str = "") -> bytes:
     """Return the deterministic message number ``index`` of ``size`` bytes.
 
-    The bytes are pseudo-random (seeded by index and size) so that a header byte leaking into
-    the body, a truncation or a swap of two messages all change the digest.
+    The bytes are pseudo-random (seeded by index, size and ``tag``) so that a header byte
+    leaking into the body, a truncation or a swap of two messages all change the digest.
+    Peers given different tags send different messages, so a misrouted reply shows.
     """
-    return random.Random(f"nanopy-interop/{index}/{size}").randbytes(size)
+    return random.Random(f"nanopy-interop/{tag}/{index}/{size}").randbytes(size)
 
 
 def answer_for(request: bytes) -> bytes:
@@ -171,6 +173,7 @@ def build_parser(backend_name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--lifetime-s", type=float, default=60.0, help="upper bound on the peer's life"
     )
+    parser.add_argument("--tag", default="", help="varies the payloads (see make_payload)")
     parser.add_argument(
         "--await-peer", action="store_true", help="say READY only once a peer is connected"
     )
@@ -218,7 +221,7 @@ def action_ask(sock: PeerSocket, options: argparse.Namespace) -> None:
     if options.proto in BROADCASTING_PROTOCOLS:
         wait_for_connection(sock, options.timeout_ms / 1000)
     for index, size in enumerate(options.sizes):
-        sock.send(make_payload(index, size))
+        sock.send(make_payload(index, size, options.tag))
         emit(f"SENT {index} {size}")
         answer = sock.recv()
         emit(f"RECV {index} {describe(answer)}")
@@ -230,7 +233,7 @@ def action_send(sock: PeerSocket, options: argparse.Namespace) -> None:
     if broadcasting:
         wait_for_connection(sock, options.timeout_ms / 1000)
     for index, size in enumerate(options.sizes):
-        sock.send(make_payload(index, size))
+        sock.send(make_payload(index, size, options.tag))
         emit(f"SENT {index} {size}")
         if broadcasting:
             time.sleep(BROADCAST_PACING_S)
