@@ -50,6 +50,11 @@ class NanopySockets:
             nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, IO_TIMEOUT_MS)
         return s
 
+    def close(self, s: int) -> None:
+        """Close ``s`` now (with its NN_LINGER as set) and forget it."""
+        self.opened.remove(s)
+        nanopy.nn_close(s)
+
     def close_all(self) -> None:
         """Close every socket opened here, with linger 0; errors are ignored (teardown)."""
         for s in self.opened:

@@ -14,6 +14,11 @@
   read-buffer boundary sizes) in each direction, which lock-step exchanges never produce.
 * ``test_raw_reqrep_headers``: raw nanopy REP/REQ against a cooked native peer, reading and
   writing the SP header (backtrace, request id) through ``nn_recvmsg``/``nn_sendmsg``.
+* ``test_req_cancel_drops_stale_reply`` / ``test_surveyor_drops_late_response``: a slow native
+  peer answers a request or survey that nanopy has already replaced; nanopy must match replies
+  by id and hand over only the answer to the current one.
+* ``test_close_flushes_to_native``: messages sent just before ``nn_close`` still reach the
+  native peer (nanopy honours NN_LINGER, which native nanomsg does not).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import nanopy
 
 from .interop_harness import (
     BIND_SIDES,
+    IO_TIMEOUT_MS,
     MESSAGE_SIZES,
     NATIVE_PEERS,
     TRANSPORTS,
@@ -304,3 +310,76 @@ def test_raw_reqrep_headers(backend, transport, role, addresses, nanopy_sockets,
             answers.append(body)
         assert_messages("nanopy raw REQ received", [answer_for(m) for m in sent], answers)
         assert_described(f"native {backend} rep received", sent, peer.finish())
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport"),
+    [pytest.param(b, t, id=f"{b}-{t}") for b, t in itertools.product(NATIVE_PEERS, TRANSPORTS)],
+)
+def test_req_cancel_drops_stale_reply(backend, transport, addresses, nanopy_sockets, spawn_peer):
+    """A second nn_send cancels the first request: its late native reply must be dropped."""
+    url = addresses.url(transport)
+    s = nanopy_sockets.open("req")
+    nanopy.nn_bind(s, url)
+    rep = spawn_peer(
+        backend, "rep", "serve", connect=[url], extra=["--count", "2", "--delay-ms", "300"]
+    )
+    rep.wait_ready()
+    cancelled, current = make_payload(0, 50, "cancelled"), make_payload(1, 50, "current")
+    nanopy.nn_send(s, cancelled)
+    rep.wait_for_line("RECV")
+    nanopy.nn_send(s, current)
+    reply = nanopy.nn_recv(s)
+    assert reply == answer_for(current), (
+        f"got {describe(reply)}; the stale answer would be {describe(answer_for(cancelled))}"
+    )
+    assert_described(f"native {backend} REP received", [cancelled, current], rep.finish())
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport"),
+    [pytest.param(b, t, id=f"{b}-{t}") for b, t in itertools.product(NATIVE_PEERS, TRANSPORTS)],
+)
+def test_surveyor_drops_late_response(backend, transport, addresses, nanopy_sockets, spawn_peer):
+    """A native response arriving after its survey's deadline is not taken for the next one."""
+    url = addresses.url(transport)
+    s = nanopy_sockets.open("surveyor")
+    nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, 300)
+    nanopy.nn_bind(s, url)
+    respondent = spawn_peer(
+        backend, "respondent", "serve", connect=[url], extra=["--count", "2", "--delay-ms", "600"]
+    )
+    respondent.wait_ready()
+    wait_for_connections(s, 1)
+
+    late, current = make_payload(0, 50, "late"), make_payload(1, 50, "current")
+    nanopy.nn_send(s, late)
+    with pytest.raises(nanopy.Timeout):
+        nanopy.nn_recv(s)
+    nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, IO_TIMEOUT_MS)
+    nanopy.nn_send(s, current)
+    response = nanopy.nn_recv(s)
+    assert response == answer_for(current), (
+        f"got {describe(response)}; the late answer would be {describe(answer_for(late))}"
+    )
+    assert_described(
+        f"native {backend} RESPONDENT received", [late, current], respondent.finish()
+    )
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport"),
+    [pytest.param(b, t, id=f"{b}-{t}") for b, t in itertools.product(NATIVE_PEERS, TRANSPORTS)],
+)
+def test_close_flushes_to_native(backend, transport, addresses, nanopy_sockets, spawn_peer):
+    """nn_close right after the sends still delivers them all (NN_LINGER, default 1 s)."""
+    url = addresses.url(transport)
+    puller = spawn_peer(backend, "pull", "recv", bind=[url])
+    puller.wait_ready()
+    s = nanopy_sockets.open("push")
+    nanopy.nn_connect(s, url)
+    wait_for_connections(s, 1)
+    for message in payloads(MESSAGE_SIZES):
+        nanopy.nn_send(s, message)
+    nanopy_sockets.close(s)
+    assert_described(f"native {backend} PULL received", payloads(MESSAGE_SIZES), puller.finish())

@@ -13,7 +13,7 @@ Command line (both peers)::
     <peer>.py --proto PROTO (--bind URL | --connect URL)... --action ACTION
               [--sizes 0,1,7,1000,1048576] [--count N] [--timeout-ms MS]
               [--rcvmaxsize BYTES] [--resend-ivl-ms MS] [--lifetime-s S] [--await-peer]
-              [--tag TEXT]
+              [--tag TEXT] [--delay-ms MS]
     <peer>.py --check
 
 ``PROTO`` is one of pair, pub, sub, req, rep, push, pull, surveyor, respondent, bus.
@@ -22,7 +22,7 @@ Actions:
 
 ``serve``
     receive ``--count`` messages (default: as many as ``--sizes`` lists); answer each one with
-    :func:`answer_for` of it (REP, RESPONDENT, PAIR, BUS).
+    :func:`answer_for` of it (REP, RESPONDENT, PAIR, BUS), after ``--delay-ms``.
 ``ask``
     for each size, send :func:`make_payload` and receive one answer (REQ, SURVEYOR, PAIR, BUS).
 ``send``
@@ -173,6 +173,9 @@ def build_parser(backend_name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--lifetime-s", type=float, default=60.0, help="upper bound on the peer's life"
     )
+    parser.add_argument(
+        "--delay-ms", type=int, default=0, help="serve: wait this long before each answer"
+    )
     parser.add_argument("--tag", default="", help="varies the payloads (see make_payload)")
     parser.add_argument(
         "--await-peer", action="store_true", help="say READY only once a peer is connected"
@@ -212,6 +215,7 @@ def action_serve(sock: PeerSocket, options: argparse.Namespace) -> None:
     for index in range(options.count):
         request = sock.recv()
         emit(f"RECV {index} {describe(request)}")
+        time.sleep(options.delay_ms / 1000)
         sock.send(answer_for(request))
         emit(f"SENT {index} {len(request)}")
 
