@@ -1,0 +1,62 @@
+"""nn_close and nn_term while other threads are blocked in send (no pipe, and a full
+pipe), recv (also REQ awaiting a reply, and three receivers on one socket), nn_poll and
+nn_device (two sockets, and loopback): every blocked call returns promptly with EBADF
+(close) or ETERM (term). nn_term is permanent, so it runs in a subprocess (blocked.py)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+import nanopy
+
+from . import blocked
+from ._common import HERE, fd_count, figures, pick, rss_kb
+
+ROUNDS = pick(2, 20)
+PROMPT_MS = 2000  # generous: measured figures are around a millisecond
+
+
+def check(result: dict[str, Any], errno: int) -> float:
+    assert not result["early"], f"calls that did not block: {result['early']}"
+    worst = 0.0
+    for name, r in result["calls"].items():
+        assert r["outcome"] == errno, f"{name}: {r} (wanted errno {errno})"
+        assert r["after_ms"] < PROMPT_MS, f"{name} returned only after {r['after_ms']} ms"
+        worst = max(worst, r["after_ms"])
+    return worst
+
+
+@pytest.mark.timeout(pick(60, 300))
+def test_close_wakes_every_blocked_call() -> None:
+    blocked.run("close")  # warm-up: I/O thread, free lists
+    gc.collect()
+    fds_before, rss_before = fd_count(), rss_kb()
+    worst = 0.0
+    for _ in range(ROUNDS):
+        worst = max(worst, check(blocked.run("close"), nanopy.EBADF))
+    gc.collect()
+    time.sleep(0.2)
+    fds_after, rss_after = fd_count(), rss_kb()
+    figures("close_blocked", rounds=ROUNDS, worst_ms=worst, fds_before=fds_before,
+            fds_after=fds_after,            rss_kb_before=rss_before, rss_kb_after=rss_after)
+    assert fds_after <= fds_before + 5
+
+
+@pytest.mark.timeout(pick(90, 600))
+def test_term_wakes_every_blocked_call() -> None:
+    worst = 0.0
+    for _ in range(ROUNDS):
+        p = subprocess.run([sys.executable, f"{HERE}/blocked.py", "term"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        result = json.loads(p.stdout.strip().splitlines()[-1])
+        worst = max(worst, check(result, nanopy.ETERM))
+        assert set(result["after_term"].values()) == {nanopy.ETERM}, result["after_term"]
+    figures("term_blocked", rounds=ROUNDS, worst_ms=worst)
