@@ -192,8 +192,8 @@ def test_api_page_covers_every_function_and_exception() -> None:
 # A fixed list, so that adding a method elsewhere does not fail this test before its docs
 # exist; extend it together with docs/socket.md.
 SOCKET_MEMBERS = [
-    "arecv", "asend", "bind", "close", "closed", "connect", "dial", "endpoints", "getsockopt",
-    "id", "ipv4only", "linger", "listen", "max_ttl", "name", "protocol", "raw",
+    "arecv", "asend", "bind", "close", "closed", "connect", "context", "dial", "endpoints",
+    "getsockopt", "id", "ipv4only", "linger", "listen", "max_ttl", "name", "protocol", "raw",
     "reconnect_interval", "reconnect_interval_max", "recv", "recv_buffer", "recv_fd",
     "recv_into", "recv_many", "recv_max_size", "recv_msg", "recv_priority", "recv_timeout",
     "recvmsg", "resend_interval", "send", "send_buffer", "send_fd", "send_many",
@@ -207,7 +207,7 @@ def test_socket_page_covers_the_public_socket() -> None:
     assert set(SOCKET_MEMBERS) <= set(dir(nanopy.Socket))
     missing = [n for n in SOCKET_MEMBERS if not re.search(rf"`[^`\n]*\b{n}\b[^`\n]*`", text)]
     assert not missing, f"docs/socket.md does not mention Socket.{missing}"
-    for name in ("Endpoint", "Message", "send_many", "recv_many", "shutdown"):
+    for name in ("Endpoint", "Message", "Context", "send_many", "recv_many", "shutdown"):
         assert name in text
 
 
