@@ -653,8 +653,9 @@ def plot_throughput(results: Dict[str, Dict[str, CellResult]], impls: List[Impl]
         return "no throughput cells"
     fig, axes = plt.subplots(1, len(transports), figsize=(5.5 * len(transports), 4.5),
                              squeeze=False)
+    colors = plt.get_cmap("tab10")
     for ax, transport in zip(axes[0], transports):
-        for impl in impls:
+        for index, impl in enumerate(impls):
             points = []
             for key, row in results.items():
                 cell = _cell_from_key(key)
@@ -667,7 +668,7 @@ def plot_throughput(results: Dict[str, Dict[str, CellResult]], impls: List[Impl]
                 style = "-" if not impl.native else "--"
                 width = 2.5 if impl.name.startswith("nanopy") else 1.2
                 ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o",
-                        linewidth=width, label=impl.name)
+                        linewidth=width, label=impl.name, color=colors(index % 10))
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_title(f"{transport}: one-way throughput")

@@ -123,13 +123,13 @@ def test_harness_quick_subset(tmp_path: pathlib.Path) -> None:
     out_dir = os.path.join(str(tmp_path), "results")
     proc = subprocess.run(
         [sys.executable, os.path.join(REPO, "bench", "run.py"), "--quick", "--quiet",
-         "--impl", "nanopy,nanomsg", "--kind", "thr,lat", "--transport", "tcp,inproc",
+         "--impl", "nanopy,nanomsg", "--kind", "thr,lat", "--transport", "ipc,inproc",
          "--runs", "3", "--target", "0.05", "--out", out_dir],
         capture_output=True, text=True, timeout=220, env=env(), cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(os.path.join(out_dir, "latest.json")) as fh:
         data = json.load(fh)
-    assert {"thr/tcp/64", "thr/inproc/65536"} <= set(data["cells"])
+    assert {"thr/ipc/64", "thr/inproc/65536"} <= set(data["cells"])
     for key, cell in data["cells"].items():
         ours = cell["nanopy"]
         assert ours["error"] is None and len(ours["runs"]) == 3, (key, ours)
