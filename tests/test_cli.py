@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Dict, List
@@ -202,6 +205,33 @@ def test_nanocat_rejects_the_same_command_lines(name: str) -> None:
     result = subprocess.run([NANOCAT, *args], capture_output=True, timeout=10,
                             stdin=subprocess.DEVNULL)
     assert result.returncode != 0, result
+
+
+@pytest.mark.parametrize("timeout_args", [[], ["--recv-timeout", "20"]],
+                         ids=["no-timeout", "recv-timeout"])
+def test_cat_ctrl_c_exits_130_promptly(timeout_args: List[str]) -> None:
+    """SIGINT while blocked in nn_recv ends nanopy cat at once, with status 130, no traceback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanopy", "cat", "--pull", "-L", port, "-A", *timeout_args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+    )
+    try:
+        time.sleep(1.5)  # start-up, then blocked in nn_recv
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        out, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop after SIGINT"
+    assert b"Traceback" not in err and out == b""
 
 
 def test_cat_unreadable_file_exits_2_without_usage(tmp_path: Path) -> None:
