@@ -85,3 +85,49 @@ def test_slow_consumer(transport: str, tmp_ipc_dir: str) -> None:
     # Bounded: SNDBUF + RCVBUF plus what the kernel holds (loopback can buffer a few MB).
     assert max(queued) * MSG < 2 * BUF + 32 * 1024 * 1024
     assert rss_peak - rss_before < 20 * 1024
+
+
+@pytest.mark.timeout(pick(60, 180))
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_sender_never_waits_on_a_draining_consumer(transport: str, tmp_ipc_dir: str) -> None:
+    """The opposite case: the consumer drains as fast as it can, the sender's small
+    NN_SNDBUF fills and empties all the time. No send may wait out its whole timeout
+    while the consumer has taken everything: that would be a lost 'writable' wake-up."""
+    from conftest import make_address
+
+    address = make_address(transport, tmp_ipc_dir)
+    duration = pick(3.0, 30.0)
+    received = [0]
+    stalls: list[str] = []
+    done = threading.Event()
+    with nanopy.Socket(nanopy.PULL, recv_timeout=100, linger=0) as pull, \
+         nanopy.Socket(nanopy.PUSH, send_timeout=1000, send_buffer=1024, linger=0) as push:
+        pull.bind(address)
+        push.connect(address)
+
+        def drain() -> None:
+            while not done.is_set():
+                try:
+                    pull.recv()
+                    received[0] += 1
+                except nanopy.Timeout:
+                    pass
+
+        drainer = threading.Thread(target=drain, daemon=True)
+        drainer.start()
+        sent = 0
+        t0 = time.monotonic()
+        try:
+            while time.monotonic() - t0 < duration and len(stalls) < 3:
+                try:
+                    push.send(b"x" * 100)
+                    sent += 1
+                except nanopy.Timeout:
+                    stalls.append(f"{time.monotonic() - t0:.2f} s: sent={sent} "
+                                  f"received={received[0]}")
+        finally:
+            done.set()
+            drainer.join(5)
+    figures("draining_consumer", transport=transport, seconds=duration, messages=sent,
+            stalls=stalls)
+    assert not stalls, f"send waited its whole 1 s timeout on a drained pipe: {stalls}"
