@@ -5,34 +5,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-static np_chunk *chunk_alloc(size_t size)
-{
-    if (size > SIZE_MAX - sizeof(np_chunk))
-        return NULL;
-    np_chunk *c = malloc(sizeof(np_chunk) + size);
-    if (!c)
-        return NULL;
-    atomic_init(&c->refs, 1);
-    c->size = size;
-    return c;
-}
-
 static void chunk_unref(np_chunk *c)
 {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
-        free(c);
+        free(c->block);
+}
+
+/* The chunk allocated in the same block as m (see np_chunk.block), or NULL. */
+static int chunk_is_inline(const np_msg *m)
+{
+    return m->chunk && m->chunk->block == (const void *)m;
 }
 
 np_msg *np_msg_alloc(size_t body_len)
 {
-    np_msg *m = malloc(sizeof(np_msg));
+    /* Message and chunk in one allocation; the chunk frees the block when the last
+     * reference (the message, or a broadcast copy sharing the body) goes. */
+    size_t head = (sizeof(np_msg) + 15) & ~(size_t)15;
+    if (body_len > SIZE_MAX - head - sizeof(np_chunk))
+        return NULL;
+    np_msg *m = malloc(head + sizeof(np_chunk) + body_len);
     if (!m)
         return NULL;
-    m->chunk = chunk_alloc(body_len);
-    if (!m->chunk) {
-        free(m);
-        return NULL;
-    }
+    m->chunk = (np_chunk *)((uint8_t *)m + head);
+    atomic_init(&m->chunk->refs, 1);
+    m->chunk->size = body_len;
+    m->chunk->block = m;
     m->body = m->chunk->data;
     m->body_len = body_len;
     m->hdr = m->hdr_inline;
@@ -100,30 +98,27 @@ int np_msg_body_to_hdr(np_msg *m, size_t n)
     return 0;
 }
 
-int np_msg_flatten(np_msg *m)
+np_msg *np_msg_flat_copy(const np_msg *m)
 {
-    if (m->hdr_len == 0)
-        return 0;
-    np_chunk *c = chunk_alloc(m->hdr_len + m->body_len);
+    np_msg *c = np_msg_alloc(m->hdr_len + m->body_len);
     if (!c)
-        return -ENOMEM;
-    memcpy(c->data, m->hdr, m->hdr_len);
+        return NULL;
+    memcpy(c->body, m->hdr, m->hdr_len);
     if (m->body_len)
-        memcpy(c->data + m->hdr_len, m->body, m->body_len);
-    chunk_unref(m->chunk);
-    m->chunk = c;
-    m->body = c->data;
-    m->body_len = c->size;
-    np_msg_set_hdr(m, NULL, 0);
-    return 0;
+        memcpy(c->body + m->hdr_len, m->body, m->body_len);
+    return c;
 }
 
 void np_msg_free(np_msg *m)
 {
     if (!m)
         return;
-    chunk_unref(m->chunk);
     if (m->hdr != m->hdr_inline)
         free(m->hdr);
+    if (chunk_is_inline(m)) {
+        chunk_unref(m->chunk);  /* frees m too, unless a copy still shares the body */
+        return;
+    }
+    chunk_unref(m->chunk);
     free(m);
 }

@@ -17,6 +17,8 @@
 typedef struct np_chunk {
     atomic_int refs;
     size_t size;
+    void *block;    /* allocation to free when refs drop to 0 (the chunk, or the message it
+                     * was allocated with: one malloc per message on the common path) */
     uint8_t data[];
 } np_chunk;
 
@@ -39,8 +41,9 @@ np_msg *np_msg_share(const np_msg *m);
 int np_msg_set_hdr(np_msg *m, const void *hdr, size_t len);
 /* Move the first n body bytes to the end of the header (used to split protocol headers). */
 int np_msg_body_to_hdr(np_msg *m, size_t n);
-/* Make header+body one body in a new unshared chunk (inproc carries the header in-band). */
-int np_msg_flatten(np_msg *m);
+/* A new message whose body is m's header followed by m's body (inproc carries the header
+ * in-band, exactly as the wire does). NULL when out of memory. */
+np_msg *np_msg_flat_copy(const np_msg *m);
 void np_msg_free(np_msg *m);
 static inline size_t np_msg_wire_len(const np_msg *m) { return m->hdr_len + m->body_len; }
 

@@ -167,10 +167,16 @@ int np_pipe_send(np_pipe *p, np_msg *m)
         if (!peer)
             return -EAGAIN;
         /* The receiver parses headers out of the body, exactly as from the wire. */
-        if (m->hdr_len && np_msg_flatten(m) != 0)
+        np_msg *out = m;
+        if (m->hdr_len && !(out = np_msg_flat_copy(m)))
             return -ENOMEM;
-        if (np_ring_push(p->outq, m, np_msg_wire_len(m)) != 0)
+        if (np_ring_push(p->outq, out, np_msg_wire_len(out)) != 0) {
+            if (out != m)
+                np_msg_free(out);
             return -EAGAIN;
+        }
+        if (out != m)
+            np_msg_free(m);
         np_sock_notify_in(peer->sock, 0);
         return 0;
     }
