@@ -367,9 +367,19 @@ def test_surveyor_drops_late_response(backend, transport, addresses, nanopy_sock
     )
 
 
+# libnanomsg 1.1.5's IPC receiver sometimes drops the last message when the sender closes right
+# after writing it, even when the sender is a plain AF_UNIX socket that wrote every byte before
+# closing (about 1 run in 4 for a 1 MiB last message). That pair cannot judge nanopy's linger,
+# so it is left out; NNG over IPC and both over TCP receive everything.
+FLUSH_CASES = [
+    (backend, transport)
+    for backend, transport in itertools.product(NATIVE_PEERS, TRANSPORTS)
+    if (backend, transport) != ("nanomsg", "ipc")
+]
+
+
 @pytest.mark.parametrize(
-    ("backend", "transport"),
-    [pytest.param(b, t, id=f"{b}-{t}") for b, t in itertools.product(NATIVE_PEERS, TRANSPORTS)],
+    ("backend", "transport"), [pytest.param(b, t, id=f"{b}-{t}") for b, t in FLUSH_CASES]
 )
 def test_close_flushes_to_native(backend, transport, addresses, nanopy_sockets, spawn_peer):
     """nn_close right after the sends still delivers them all (NN_LINGER, default 1 s)."""
