@@ -100,12 +100,24 @@ class Endpoint:
 # may wait on the same readiness descriptor: one callback per (loop, fd) wakes them all,
 # and each then retries its non-blocking call.
 _fd_waiters: dict[tuple[int, int], list[asyncio.Future[None]]] = {}
+_fd_loops: dict[tuple[int, int], asyncio.AbstractEventLoop] = {}
 
 
 def _wake_waiters(key: tuple[int, int]) -> None:
     for fut in _fd_waiters.get(key, ()):
         if not fut.done():
             fut.set_result(None)
+
+
+def _wake_fd_waiters(fds: Sequence[int]) -> None:
+    """Wake every coroutine waiting on these descriptors (used by close(): they retry,
+    find the socket closed and raise EBADF instead of waiting forever)."""
+    for key, loop in list(_fd_loops.items()):
+        if key[1] in fds:
+            try:
+                loop.call_soon_threadsafe(_wake_waiters, key)
+            except RuntimeError:
+                pass  # that loop is closed
 
 
 async def _wait_readable(fd: int, timeout: Optional[int]) -> None:
@@ -116,6 +128,7 @@ async def _wait_readable(fd: int, timeout: Optional[int]) -> None:
     waiters = _fd_waiters.get(key)
     if waiters is None:
         waiters = _fd_waiters[key] = []
+        _fd_loops[key] = loop
         loop.add_reader(fd, _wake_waiters, key)
     waiters.append(fut)
     try:
@@ -129,6 +142,7 @@ async def _wait_readable(fd: int, timeout: Optional[int]) -> None:
         waiters.remove(fut)
         if not waiters:
             del _fd_waiters[key]
+            del _fd_loops[key]
             loop.remove_reader(fd)
 
 
@@ -264,10 +278,19 @@ class Socket:
         """Close the socket. Queued outbound messages get up to ``linger`` ms to leave."""
         if self._closed:
             return
+        if self._pid != os.getpid():
+            self._closed = True
+            return  # the parent owns it; the child never touches its state
+        if _fd_loops:
+            fds = []
+            for opt in (NN_RCVFD, NN_SNDFD):
+                try:
+                    fds.append(int(_core.nn_getsockopt(self._s, NN_SOL_SOCKET, opt)))
+                except NNError:
+                    pass
+            _wake_fd_waiters(fds)
         self._closed = True
         self._endpoints.clear()
-        if self._pid != os.getpid():
-            return  # the parent owns it; the child never touches its state
         try:
             _core.nn_close(self._s)
         except NNError as e:
