@@ -4,7 +4,9 @@ Runs one side of a protocol pair until killed. Messages it sends carry its pid
 (``b"<pid>:<seq>"``, replies ``b"<pid>:<request>"``) so the surviving side can tell a
 restarted peer from the killed one. Prints JSON events: ``ready`` once the endpoint is
 set up, ``got`` on the first message it receives (with the body), and ``got`` for every
-request in ``silent`` mode (REP/RESPONDENT that never answer)."""
+request in ``silent`` mode (REP/RESPONDENT that never answer). In ``count`` mode
+(PULL/SUB) it prints ``count`` with the number received so far, every 50 ms while it
+grows."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ def emit(event: str, **kw: object) -> None:
 
 def main() -> None:
     proto_name, role, address = sys.argv[1:4]
-    silent = len(sys.argv) > 4 and sys.argv[4] == "silent"
+    mode = sys.argv[4] if len(sys.argv) > 4 else ""
+    silent = mode == "silent"
     proto = getattr(nanopy, proto_name)
     s = nanopy.Socket(proto, recv_timeout=100, send_timeout=100, linger=0,
                       reconnect_interval=20, reconnect_interval_max=0)
@@ -38,6 +41,17 @@ def main() -> None:
     emit("ready")
     seq = 0
     reported = False
+    if mode == "count":
+        count, shown, last = 0, 0, time.monotonic()
+        while True:
+            try:
+                s.recv()
+                count += 1
+            except nanopy.Timeout:
+                pass
+            if count != shown and time.monotonic() - last > 0.05:
+                emit("count", n=count)
+                shown, last = count, time.monotonic()
 
     def got(body: bytes) -> None:
         nonlocal reported
