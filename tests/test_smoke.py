@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import nanopy
 from conftest import wait_connected
+
+import nanopy
 
 
 def test_pair_roundtrip_every_transport(nn, addr, transport) -> None:
