@@ -94,8 +94,8 @@ if [ "${SAN_LEAKS:-1}" = 1 ]; then
                                     rec = $0; ours = 0; init = 0; next }
         /^SUMMARY/ { if (rec != "" && ours && !init) print rec > out; rec = ""; next }
         rec != "" { rec = rec "\n" $0
-                    if ($0 ~ /csrc\/|_core\.c|_core\.pyx|_core\.cpython/) ours = 1
-                    if ($0 ~ /__pyx_pymod_exec|PyInit__core/) init = 1 }
+                    if ($0 ~ / in (np_|__pyx_)|\/csrc\/|\/_core\.c:|_core\.pyx|_core\.cpython/) ours = 1
+                    if ($0 ~ /__pyx_pymod_(exec|create)|PyInit__core|_dl_allocate_tls/) init = 1 }
         END { if (rec != "" && ours && !init) print rec > out }'
     if [ -s "$BUILD/leaks-ours.txt" ]; then
         echo "!! leaks reaching our code ($BUILD/leaks-ours.txt):"
