@@ -560,23 +560,29 @@ def test_recv_timeout_truncated_to_whole_seconds(procs: Processes) -> None:
 
 
 def test_req_interval_resends(procs: Processes) -> None:
-    """REQ -i: resends every interval and prints every reply until killed (like nanocat)."""
+    """REQ -i 0.3: a new request every 0.3 s, each reply printed, until killed (as nanocat).
+
+    Counted from the first printed reply, so the tools' start-up times do not matter.
+    """
     outputs = {}
     for impl in ("nanocat", "nanopy"):
         address = new_address("tcp")
         rep = procs.start("nanocat", ["--rep", *endpoint(address, True), "-D", "pong",
-                                      "--recv-timeout", "4"])
+                                      "--recv-timeout", "10"])
         time.sleep(0.3)
         req = procs.start(impl, ["--req", *endpoint(address, False), "-D", "ping",
                                  "-i", "0.3", "-A"])
-        time.sleep(1.6)
+        deadline = time.monotonic() + 10
+        while os.fstat(req.out.fileno()).st_size == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(1.35)  # replies to the requests sent at +0.3, +0.6, +0.9 and +1.2 s
         req.proc.kill()
         outputs[impl] = procs.finish(req).stdout
         rep.proc.kill()
         procs.finish(rep)
-    assert outputs["nanocat"].count(b"pong\n") >= 3, outputs
-    assert set(outputs["nanopy"].splitlines()) == {b"pong"}, outputs
-    assert abs(outputs["nanopy"].count(b"\n") - outputs["nanocat"].count(b"\n")) <= 1, outputs
+    # 5 replies expected; one more or less only means the kill raced a send.
+    for impl, printed in outputs.items():
+        assert printed in (b"pong\n" * 4, b"pong\n" * 5, b"pong\n" * 6), (impl, outputs)
 
 
 def test_socket_name_is_accepted(procs: Processes, payload_dir: Path) -> None:
