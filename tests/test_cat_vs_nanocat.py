@@ -113,10 +113,17 @@ class Processes:
     def __init__(self) -> None:
         self.running: List[Tuple[subprocess.Popen, IO[bytes], IO[bytes]]] = []
 
-    def start(self, impl: str, args: Sequence[str]) -> Started:
+    def start(self, impl: str, args: Sequence[str], stdin: bytes | None = None) -> Started:
         out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-        proc = subprocess.Popen(command(impl, args), stdin=subprocess.DEVNULL, stdout=out,
+        source: object = subprocess.DEVNULL
+        if stdin is not None:
+            source = tempfile.TemporaryFile()
+            source.write(stdin)  # type: ignore[attr-defined]
+            source.seek(0)  # type: ignore[attr-defined]
+        proc = subprocess.Popen(command(impl, args), stdin=source, stdout=out,
                                 stderr=err, env=_env())
+        if stdin is not None:
+            source.close()  # type: ignore[attr-defined]
         self.running.append((proc, out, err))
         return Started(proc, impl, tuple(args), out, err)
 
@@ -133,8 +140,9 @@ class Processes:
             )
         return started.result()
 
-    def run(self, impl: str, args: Sequence[str], timeout: float = 30) -> Result:
-        return self.finish(self.start(impl, args), timeout)
+    def run(self, impl: str, args: Sequence[str], timeout: float = 30,
+            stdin: bytes | None = None) -> Result:
+        return self.finish(self.start(impl, args, stdin), timeout)
 
     def kill_all(self) -> None:
         for proc, out, err in self.running:
@@ -288,7 +296,7 @@ def reqrep(procs: Processes, payload_dir: Path, rep_impl: str, req_impl: str, tr
 
 
 def send_one(procs: Processes, sender: str, args: List[str], receiver: Started,
-             address: str) -> None:
+             address: str, stdin: bytes | None = None) -> None:
     """Run one PUSH/PUB sender process for one message.
 
     nanopy on tcp sends and exits at once: NN_LINGER must deliver the message. Otherwise the
@@ -299,11 +307,11 @@ def send_one(procs: Processes, sender: str, args: List[str], receiver: Started,
     client), so one-shot senders would make the nanocat reference itself flaky.
     """
     if sender == "nanopy" and address.startswith("tcp://"):
-        result = procs.run(sender, args)
+        result = procs.run(sender, args, stdin=stdin)
         assert result.returncode == 0, show(result)
         return
     size_before = os.fstat(receiver.out.fileno()).st_size
-    started = procs.start(sender, [*args, "-i", "60"])
+    started = procs.start(sender, [*args, "-i", "60"], stdin)
     deadline = time.monotonic() + 1.2
     while time.monotonic() < deadline and started.proc.poll() is None:
         if os.fstat(receiver.out.fileno()).st_size > size_before:
@@ -583,6 +591,53 @@ def test_req_interval_resends(procs: Processes) -> None:
     # 5 replies expected; one more or less only means the kill raced a send.
     for impl, printed in outputs.items():
         assert printed in (b"pong\n" * 4, b"pong\n" * 5, b"pong\n" * 6), (impl, outputs)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_file_from_stdin_like_nanocat(procs: Processes, transport: str) -> None:
+    """``-F -`` reads the message from standard input, binary-safe."""
+    data = bytes(range(256))[::-1] * 3 + b"\x00"
+
+    def run(sender: str) -> Result:
+        address = new_address(transport)
+        try:
+            pull = procs.start("nanocat", ["--pull", *endpoint(address, True), "--hex",
+                                           "--recv-timeout", RECV_TIMEOUT])
+            time.sleep(0.3)
+            send_one(procs, sender, ["--push", *endpoint(address, False), "-F", "-"], pull,
+                     address, stdin=data)
+            return procs.finish(pull)
+        finally:
+            cleanup_ipc(address)
+
+    expected = reference(("stdin", transport), lambda: run("nanocat"))
+    assert isinstance(expected, Result) and expected.stdout.count(b"\n") == 1, expected
+    assert_same(run("nanopy"), expected)
+
+
+@pytest.mark.parametrize("rep_impl", ["nanopy", "nanocat"])
+def test_rep_without_data_only_prints(procs: Processes, rep_impl: str) -> None:
+    """REP without -D prints every request and never answers; each REQ times out, status 0."""
+
+    def run(rep_side: str, req_side: str) -> Tuple[Result, List[Result]]:
+        address = new_address("ipc")
+        try:
+            rep = procs.start(rep_side, ["--rep", *endpoint(address, True), "-Q",
+                                         "--recv-timeout", RECV_TIMEOUT])
+            time.sleep(0.3)
+            reqs = [procs.run(req_side, ["--req", *endpoint(address, False), "-D", word, "-Q",
+                                         "--recv-timeout", "1"]) for word in ("one", "two")]
+            return procs.finish(rep), reqs
+        finally:
+            cleanup_ipc(address)
+
+    expected = reference(("rep-no-data",), lambda: run("nanocat", "nanocat"))
+    rep_expected, reqs_expected = expected  # type: ignore[misc]
+    assert rep_expected.stdout == b'"one"\n"two"\n', show(rep_expected)
+    rep_actual, reqs_actual = run(rep_impl, "nanocat" if rep_impl == "nanopy" else "nanopy")
+    assert_same(rep_actual, rep_expected)
+    for actual, wanted in zip(reqs_actual, reqs_expected):
+        assert_same(actual, wanted)
 
 
 def test_socket_name_is_accepted(procs: Processes, payload_dir: Path) -> None:
