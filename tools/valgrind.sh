@@ -55,7 +55,7 @@ grep -h 'ERROR SUMMARY' "$BUILD"/valgrind.*.log
 awk -v out="$BUILD/findings.txt" '
     function flush() {
         if (rec == "") return
-        if ((err || leak) && ours && !init) print rec "\n" > out
+        if (ours && (err || (leak && !init))) print rec "\n" > out
         rec = ""; err = 0; leak = 0; ours = 0; init = 0
     }
     { line = $0; sub(/^==[0-9]+== ?/, "", line) }
@@ -68,7 +68,7 @@ awk -v out="$BUILD/findings.txt" '
         }
         rec = rec "\n" line
         if (line ~ /: (np_|__pyx_)|\/csrc\/|\(_core\.c:|_core\.pyx|_core\.cpython/) ours = 1
-        # Module init, and the running I/O thread's own stack/TLS (a detached thread that
+        # Module init, and the stack/TLS of the running I/O thread (a detached thread that
         # lives until exit by design) are not leaks.
         if (line ~ /__pyx_pymod_(exec|create)|PyInit__core|_dl_allocate_tls/) init = 1
     }
