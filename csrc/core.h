@@ -124,6 +124,18 @@ int np_ctx_recv(int s, int ctx, np_msg **out, int flags, int64_t *deadline);
 /* The descriptor that is readable while a recv on the context would not block. */
 int np_ctx_recv_fd(int s, int ctx);
 
+/* Zero-copy: a message over someone else's buffer (see msg.h and deferred.h). */
+#ifndef NP_RELEASE_FN_DEFINED
+#define NP_RELEASE_FN_DEFINED
+typedef void (*np_release_fn)(void *owner);
+#endif
+np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *owner);
+void *np_msg_external_owner(const np_msg *m, np_release_fn release, size_t owner_len);
+int np_send_owned(int s, np_msg *m, int flags, int64_t *deadline);
+void np_defer_release(void *owner);
+size_t np_deferred_count(void);
+size_t np_deferred_take(void **out, size_t max);
+
 int np_device(int s1, int s2);
 void np_term(void);
 int np_is_terminated(void);

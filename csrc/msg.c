@@ -7,8 +7,11 @@
 
 static void chunk_unref(np_chunk *c)
 {
-    if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+    if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        if (c->release)
+            c->release(c->owner);
         free(c->block);
+    }
 }
 
 /* The chunk allocated in the same block as m (see np_chunk.block), or NULL. */
@@ -31,11 +34,39 @@ np_msg *np_msg_alloc(size_t body_len)
     atomic_init(&m->chunk->refs, 1);
     m->chunk->size = body_len;
     m->chunk->block = m;
+    m->chunk->release = NULL;
+    m->chunk->owner = NULL;
     m->body = m->chunk->data;
     m->body_len = body_len;
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
     return m;
+}
+
+np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *owner)
+{
+    size_t head = (sizeof(np_msg) + 15) & ~(size_t)15;
+    np_msg *m = malloc(head + sizeof(np_chunk));
+    if (!m)
+        return NULL;
+    m->chunk = (np_chunk *)((uint8_t *)m + head);
+    atomic_init(&m->chunk->refs, 1);
+    m->chunk->size = len;
+    m->chunk->block = m;
+    m->chunk->release = release;
+    m->chunk->owner = owner;
+    m->body = (uint8_t *)data;
+    m->body_len = len;
+    m->hdr = m->hdr_inline;
+    m->hdr_len = 0;
+    return m;
+}
+
+void *np_msg_external_owner(const np_msg *m, np_release_fn release, size_t owner_len)
+{
+    if (!m->chunk || m->chunk->release != release || m->hdr_len != 0)
+        return NULL;
+    return m->body_len == owner_len && m->chunk->size == owner_len ? m->chunk->owner : NULL;
 }
 
 np_msg *np_msg_share(const np_msg *m)

@@ -14,9 +14,17 @@
 
 #define NP_MSG_INLINE_HDR 16
 
+/* Called when the last reference to an external body goes (any thread, no lock held). */
+#ifndef NP_RELEASE_FN_DEFINED
+#define NP_RELEASE_FN_DEFINED
+typedef void (*np_release_fn)(void *owner);
+#endif
+
 typedef struct np_chunk {
     atomic_int refs;
     size_t size;
+    np_release_fn release;  /* external body (not in data[]): give it back to its owner */
+    void *owner;
     void *block;    /* allocation to free when refs drop to 0 (the chunk, or the message it
                      * was allocated with: one malloc per message on the common path) */
     uint8_t data[];
@@ -35,6 +43,15 @@ typedef struct np_msg np_msg;
 
 /* A message with a fresh chunk of body_len bytes (uninitialised). NULL when out of memory. */
 np_msg *np_msg_alloc(size_t body_len);
+/*
+ * A message whose body is someone else's memory (an immutable Python bytes object): no copy
+ * on send, and over inproc the receiver can be handed the very same object. release(owner)
+ * runs once when the last reference goes.
+ */
+np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *owner);
+/* The owner of m's external body if it is exactly that whole buffer made with `release`. */
+void *np_msg_external_owner(const np_msg *m, np_release_fn release, size_t owner_len);
+
 /* A new message sharing m's body chunk and copying its header. */
 np_msg *np_msg_share(const np_msg *m);
 /* Replace the header with a copy of hdr[0..len). Returns 0 or -ENOMEM. */

@@ -7,9 +7,10 @@ tried first with the GIL held, because releasing and re-taking it costs more tha
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from libc.stdint cimport INT64_MIN, int64_t, uint64_t
 from libc.string cimport memcpy
 
@@ -18,6 +19,9 @@ from nanopy.errors import error_for
 # Sends of at most this many bytes are copied with the GIL held (cheaper than releasing it).
 DEF SMALL = 65536
 DEF BATCH = 256
+# bytes objects at least this large are lent to the message instead of copied (they are
+# immutable); over inproc the receiver gets the very same object back.
+DEF ZERO_COPY_MIN = 65536
 
 cdef int64_t DEADLINE_UNSET = INT64_MIN
 
@@ -47,6 +51,59 @@ cdef inline int _cint(object value, int errnum) except? -1:
         return value
     except (OverflowError, TypeError):
         raise error_for(errnum) from None
+
+
+cdef void _drain_released():
+    """Drop the references of lent bytes objects whose messages are gone (queued by the C
+    core, which may not touch Python objects without the GIL)."""
+    cdef void *owners[64]
+    cdef size_t n
+    while np_deferred_count():
+        n = np_deferred_take(owners, 64)
+        for i in range(n):
+            Py_DECREF(<object>owners[i])
+        if n < 64:
+            break
+
+
+cdef int _send_lent(int s, bytes data, int flags) except -1:
+    """Send a large bytes object without copying it: the message borrows its buffer."""
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef int64_t deadline = DEADLINE_UNSET
+    cdef np_msg *m
+    cdef int rc
+    _drain_released()
+    Py_INCREF(data)
+    m = np_msg_wrap(PyBytes_AS_STRING(data), <size_t>size, np_defer_release, <void *>data)
+    if m is NULL:
+        Py_DECREF(data)
+        raise MemoryError()
+    rc = np_send_owned(s, m, flags | NP_DONTWAIT, &deadline)
+    try:
+        while rc == -11 and not (flags & NP_DONTWAIT):
+            with nogil:
+                rc = np_send_owned(s, m, flags, &deadline)
+            if rc == -4:
+                PyErr_CheckSignals()
+                rc = -11
+    except BaseException:
+        np_msg_free(m)
+        raise
+    if rc < 0:
+        np_msg_free(m)  # gives the bytes object back (through the deferred queue)
+        _drain_released()
+        raise _error(rc, s, "send")
+    return <int>(size if size < 0x7fffffff else 0x7fffffff)
+
+
+cdef object _body_object(np_msg *m):
+    """The received body as bytes: the sender's own object when it was lent (inproc),
+    else a copy."""
+    cdef size_t size = np_msg_body_len(m)
+    cdef void *owner = np_msg_external_owner(m, np_defer_release, size)
+    if owner is not NULL:
+        return <object>owner
+    return PyBytes_FromStringAndSize(<const char *>np_msg_body(m), <Py_ssize_t>size)
 
 
 cdef inline int _check(int rc) except -1:
@@ -142,6 +199,7 @@ def nn_close(s):
     cdef int rc
     with nogil:
         rc = np_close(c_s)
+    _drain_released()
     _check(rc)
 
 
@@ -268,6 +326,8 @@ def nn_send(s, data, flags=0):
     cdef int c_flags = _cint(flags, 22)
     cdef Py_buffer view
     cdef np_iov iov
+    if type(data) is bytes and PyBytes_GET_SIZE(data) >= ZERO_COPY_MIN:
+        return _send_lent(c_s, <bytes>data, c_flags)
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         iov.base = view.buf
@@ -340,10 +400,10 @@ def nn_recv(s, flags=0):
     cdef int c_flags = _cint(flags, 22)
     cdef np_msg *m = _recv_msg(c_s, c_flags)
     try:
-        return PyBytes_FromStringAndSize(<const char *>np_msg_body(m),
-                                         <Py_ssize_t>np_msg_body_len(m))
+        return _body_object(m)
     finally:
         np_msg_free(m)
+        _drain_released()
 
 
 def nn_recv_msg(s, flags=0):
