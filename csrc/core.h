@@ -116,7 +116,7 @@ const uint8_t *np_msg_hdr(const np_msg *m);
 size_t np_msg_hdr_len(const np_msg *m);
 void np_msg_free(np_msg *m);
 
-/* Contexts (REQ, REP, RESPONDENT): independent request states on one socket. */
+/* Contexts (REQ, REP, SURVEYOR, RESPONDENT): independent request states on one socket. */
 int np_ctx_open(int s);
 int np_ctx_close(int s, int ctx);
 int np_ctx_send(int s, int ctx, const np_iov *iov, int n, int flags, int64_t *deadline);

@@ -173,3 +173,33 @@ def test_respondent_contexts_answer_the_right_survey(sock, addr) -> None:
     assert c.recv() == b"who?"
     c.send(b"me")
     assert surveyor.recv() == b"me"
+
+
+def test_surveyor_contexts_run_independent_surveys(sock, addr) -> None:
+    url = addr()
+    surveyor = sock(nanopy.SURVEYOR, bind=url, survey_deadline=1000)
+    resp = sock(nanopy.RESPONDENT, connect=url)
+    wait_connected(surveyor.id)
+    a, b = surveyor.context(), surveyor.context()
+    a.send(b"survey-a")
+    b.send(b"survey-b")  # does not cancel a's survey
+    r1, r2 = resp.context(), resp.context()
+    q1, q2 = r1.recv(), r2.recv()
+    assert {q1, q2} == {b"survey-a", b"survey-b"}
+    r1.send(b"answer-to-" + q1)
+    r2.send(b"answer-to-" + q2)
+    assert a.recv() == b"answer-to-survey-a"
+    assert b.recv() == b"answer-to-survey-b"
+
+
+def test_surveyor_context_deadline_then_efsm(sock, addr) -> None:
+    url = addr()
+    surveyor = sock(nanopy.SURVEYOR, bind=url, survey_deadline=100)
+    with surveyor.context() as c:
+        with pytest.raises(nanopy.StateError):
+            c.recv()
+        c.send(b"anyone?")
+        with pytest.raises(nanopy.Timeout):
+            c.recv()
+        with pytest.raises(nanopy.StateError):
+            c.recv()

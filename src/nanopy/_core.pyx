@@ -591,7 +591,7 @@ def nn_get_statistic(s, stat):
 # ---- contexts (beyond nanomsg, as NNG has them) ---------------------------------------
 
 def ctx_open(s):
-    """Open an independent request state on a cooked REQ, REP or RESPONDENT socket;
+    """Open an independent request state on a cooked REQ, REP, SURVEYOR or RESPONDENT socket;
     returns its id. Other socket types raise ENOTSUP."""
     cdef int c_s = _cint(s, 9)
     return _check(np_ctx_open(c_s))

@@ -425,7 +425,7 @@ class Socket:
     dial = connect
 
     def context(self) -> Context:
-        """A new :class:`Context` (REQ, REP and RESPONDENT sockets): an independent
+        """A new :class:`Context` (REQ, REP, SURVEYOR, RESPONDENT): an independent
         request state, so several requests can be in flight on this one socket."""
         self._check_open()
         return Context(self)
@@ -530,7 +530,7 @@ class Socket:
 
 
 class Context:
-    """An independent request state on a REQ, REP or RESPONDENT socket (as NNG's contexts).
+    """An independent request state on a REQ, REP, SURVEYOR or RESPONDENT socket (as NNG has).
 
     Each context has its own request in flight (REQ) or its own request being answered
     (REP), so many threads or coroutines can use one socket at once; the wire format is
