@@ -581,10 +581,13 @@ def render_markdown(results: Dict[str, Dict[str, CellResult]], impls: List[Impl]
          "`same`: both ends on CPU 0 (`taskset -c 0`); `split`: ends on CPUs 0 and 1 "
          "(inproc: the process may use CPUs 0 and 1)."),
         ("async", "asyncio round trips (nanopy Socket.asend/arecv), one-way µs",
-         "remote side under asyncio; compare with `lat tcp split` of the sync tools."),
+         "remote side under asyncio against the sync echo, ends on CPUs 0 and 1; "
+         "`nanopy sync` is the `lat tcp split` cell of the same run."),
         ("sub", "SUB matching: µs per received message, PUB → SUB over tcp, 64 B",
          "The SUB socket holds N-1 subscriptions sharing the data's first six bytes that "
-         "never match, plus the one that does; windows of 100 messages, acked."),
+         "never match, plus the one that does; windows of 100 messages, acked. "
+         "Python on both ends for every column; nnpy is native nanomsg's matching, "
+         "pyzmq filters on the PUB side."),
     ]
     for kind, title, note in sections:
         keys = [k for k in results if k.split("/")[0] == kind]
@@ -592,7 +595,13 @@ def render_markdown(results: Dict[str, Dict[str, CellResult]], impls: List[Impl]
             continue
         used = [n for n in names if any(n in results[k] for k in keys)]
         out += [f"## {title}", "", note, ""]
-        header = ["cell", *used, "nanopy ÷ nanomsg", "nanopy ÷ best peer"]
+        with_native = "nanomsg" in used
+        sync_key = "lat/tcp/{size}/split"
+        header = ["cell", *used]
+        if kind == "async":
+            header += ["nanopy sync", "async ÷ sync time"]
+        else:
+            header += ["nanopy ÷ nanomsg"] * with_native + ["nanopy ÷ best peer"]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
         notes: List[str] = []
@@ -625,8 +634,14 @@ def render_markdown(results: Dict[str, Dict[str, CellResult]], impls: List[Impl]
             vs_peer = _speed_ratio(cell, ours, peer_value)
             if peer_name and vs_peer != "n/a":
                 vs_peer += f" ({peer_name})"
-            out.append("| " + " | ".join([label, *values, _speed_ratio(cell, ours, native),
-                                          vs_peer]) + " |")
+            if kind == "async":
+                sync_row = results.get(sync_key.format(size=cell.size), {})
+                sync = sync_row["nanopy"].median if "nanopy" in sync_row else None
+                ratio = f"{ours / sync:.2f}x" if ours and sync else "n/a"
+                extra = [_fmt_value(cell, sync), ratio]
+            else:
+                extra = [_speed_ratio(cell, ours, native)] * with_native + [vs_peer]
+            out.append("| " + " | ".join([label, *values, *extra]) + " |")
         out.append("")
         if notes:
             out += [f"⚠{i}: {note}" + "  " for i, note in enumerate(notes, 1)] + [""]
@@ -727,6 +742,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--out", default=os.path.join(BENCH_DIR, "results"),
                         help="output folder (default bench/results)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="measure nothing: re-render latest.md and the plot from a "
+                             "latest.json of an earlier run")
     return parser.parse_args(argv)
 
 
@@ -749,9 +767,32 @@ def make_plan(args: argparse.Namespace) -> Plan:
                 [64, KIB, 64 * KIB, MIB], [64, KIB], pins, [1, 1000, 100000])
 
 
+def rerender(json_path: str, out_dir: str) -> int:
+    """Write latest.md and throughput.png again from a saved latest.json."""
+    with open(json_path) as fh:
+        payload = json.load(fh)
+    known = {impl.name: impl for impl in all_impls()}
+    impls = []
+    for name, info in payload["implementations"].items():
+        impl = known.get(name) or Impl(name, info.get("description", name), [])
+        impl.unavailable = info.get("unavailable")
+        impls.append(impl)
+    results = {key: {name: CellResult(runs=r["runs"], count=r["count"], error=r["error"],
+                                      failures=r.get("failures", []))
+                     for name, r in row.items()}
+               for key, row in payload["cells"].items()}
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "latest.md"), "w") as fh:
+        fh.write(render_markdown(results, impls, payload["meta"]))
+    plot_throughput(results, impls, os.path.join(out_dir, "throughput.png"))
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the benchmark and write latest.md, latest.json and throughput.png."""
     args = parse_args(argv)
+    if args.from_json:
+        return rerender(args.from_json, args.out)
     plan = make_plan(args)
 
     def log(message: str) -> None:
