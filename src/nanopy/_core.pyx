@@ -406,6 +406,45 @@ def nn_recv(s, flags=0):
         _drain_released()
 
 
+def try_recv(s):
+    """Receive one message if one is waiting, else return None (no exception: the asyncio
+    fast path calls this before every wait)."""
+    cdef int c_s = _cint(s, 9)
+    cdef int64_t deadline = DEADLINE_UNSET
+    cdef np_msg *m = NULL
+    cdef int rc = np_recv(c_s, &m, NP_DONTWAIT, &deadline)
+    if rc == -11:
+        return None
+    if rc < 0:
+        raise _error(rc, c_s, "recv")
+    try:
+        return _body_object(m)
+    finally:
+        np_msg_free(m)
+        _drain_released()
+
+
+def try_send(s, data):
+    """Send one message if it can go without waiting; returns the size, or None."""
+    cdef int c_s = _cint(s, 9)
+    cdef Py_buffer view
+    cdef np_iov iov
+    cdef int64_t deadline = DEADLINE_UNSET
+    cdef int rc
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        iov.base = view.buf
+        iov.len = <size_t>view.len
+        rc = np_send(c_s, &iov, 1, NULL, 0, 0, NP_DONTWAIT, &deadline)
+    finally:
+        PyBuffer_Release(&view)
+    if rc == -11:
+        return None
+    if rc < 0:
+        raise _error(rc, c_s, "send")
+    return rc
+
+
 def nn_recv_msg(s, flags=0):
     """Receive one message as a zero-copy Message object."""
     cdef int c_s = _cint(s, 9)

@@ -223,6 +223,7 @@ class Socket:
         **options: Any,
     ) -> None:
         self._s = -1
+        self._recv_fd = self._send_fd = -1
         self._closed = True
         self._pid = os.getpid()
         self._endpoints: dict[int, Endpoint] = {}
@@ -485,37 +486,46 @@ class Socket:
         call consumes nothing, so the message stays for the next receiver."""
         self._check_open()
         s = self._s
-        try:
-            return _core.nn_recv(s, NN_DONTWAIT)
-        except Again:
-            pass
+        msg = _core.try_recv(s)
+        if msg is not None:
+            return msg
         timeout = self.recv_timeout
-        fd = self.recv_fd
+        fd = self._recv_fd if self._recv_fd >= 0 else self._cache_fds()[0]
         while True:
-            await self._wait_readable(fd, timeout)
+            await _wait_readable(fd, timeout)
             self._check_open()
-            try:
-                return _core.nn_recv(s, NN_DONTWAIT)
-            except Again:
-                continue
+            msg = _core.try_recv(s)
+            if msg is not None:
+                return msg
 
     async def asend(self, data: Buffer) -> int:
         """Send without blocking the event loop; honours ``send_timeout``."""
         self._check_open()
         s = self._s
-        try:
-            return _core.nn_send(s, data, NN_DONTWAIT)
-        except Again:
-            pass
+        n = _core.try_send(s, data)
+        if n is not None:
+            return n
         timeout = self.send_timeout
-        fd = self.send_fd
+        fd = self._send_fd if self._send_fd >= 0 else self._cache_fds()[1]
         while True:
-            await self._wait_readable(fd, timeout)
+            await _wait_readable(fd, timeout)
             self._check_open()
+            n = _core.try_send(s, data)
+            if n is not None:
+                return n
+
+    def _cache_fds(self) -> tuple[int, int]:
+        """The readiness descriptors never change for a socket's life: look them up once."""
+        for opt in (NN_RCVFD, NN_SNDFD):
             try:
-                return _core.nn_send(s, data, NN_DONTWAIT)
-            except Again:
-                continue
+                fd = int(_core.nn_getsockopt(self._s, NN_SOL_SOCKET, opt))
+            except NNError:
+                fd = -1
+            if opt == NN_RCVFD:
+                self._recv_fd = fd
+            else:
+                self._send_fd = fd
+        return self._recv_fd, self._send_fd
 
     def __aiter__(self) -> Socket:
         return self
