@@ -582,6 +582,26 @@ static int wait_ready(np_efd *e, int64_t *deadline, int timeo)
     return rc;
 }
 
+/*
+ * After a would-block result (sock->lock held; released here): clear the readiness signal,
+ * test again (a producer may have pushed between the attempt and the clear), then wait.
+ * Returns 0 to try again, or -errno (EAGAIN for NN_DONTWAIT, ETIMEDOUT, EINTR).
+ */
+static int wait_after_eagain(np_sock *s, np_efd *e, int (*ready)(np_sock *), int flags,
+                             int64_t *deadline, int timeo)
+{
+    np_efd_unsignal(e);
+    int again = ready(s);
+    if (again)
+        np_efd_signal(e);
+    pthread_mutex_unlock(&s->lock);
+    if (again)
+        return 0;
+    if (flags & NP_DONTWAIT)
+        return -EAGAIN;
+    return wait_ready(e, deadline, timeo);
+}
+
 static np_msg *build_msg(const np_iov *iov, int n, const void *hdr, size_t hdr_len, int *err)
 {
     size_t total = 0;
@@ -634,16 +654,7 @@ static int send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline)
             pthread_mutex_unlock(&s->lock);
             return rc;
         }
-        np_efd_unsignal(&s->snd_efd);
-        int again = s->ops->can_send(s);
-        if (again)
-            np_efd_signal(&s->snd_efd);
-        pthread_mutex_unlock(&s->lock);
-        if (again)
-            continue;
-        if (flags & NP_DONTWAIT)
-            return -EAGAIN;
-        rc = wait_ready(&s->snd_efd, deadline, s->sndtimeo);
+        rc = wait_after_eagain(s, &s->snd_efd, s->ops->can_send, flags, deadline, s->sndtimeo);
         if (rc)
             return rc;
     }
@@ -740,16 +751,7 @@ static int recv_common(np_sock *s, np_msg **out, int max, int flags, int64_t *de
             pthread_mutex_unlock(&s->lock);
             return got > 0 ? got : rc;
         }
-        np_efd_unsignal(&s->rcv_efd);
-        int again = s->ops->can_recv(s);
-        if (again)
-            np_efd_signal(&s->rcv_efd);
-        pthread_mutex_unlock(&s->lock);
-        if (again)
-            continue;
-        if (flags & NP_DONTWAIT)
-            return -EAGAIN;
-        rc = wait_ready(&s->rcv_efd, deadline, s->rcvtimeo);
+        rc = wait_after_eagain(s, &s->rcv_efd, s->ops->can_recv, flags, deadline, s->rcvtimeo);
         if (rc)
             return rc;
     }

@@ -241,36 +241,17 @@ static int req_ctx_can_recv(np_sock *s, np_ctx *c)
 
 static int always(np_sock *s) { (void)s; return 1; }
 
-static int int_opt(const void *val, size_t len, int *out)
-{
-    if (len != sizeof(int))
-        return -EINVAL;
-    memcpy(out, val, sizeof(int));
-    return 0;
-}
-
 static int req_setopt(np_sock *s, int opt, const void *val, size_t len)
 {
     req_state *st = s->proto;
-    int v;
-    if (opt != NP_REQ_RESEND_IVL)
-        return -ENOPROTOOPT;
-    if (int_opt(val, len, &v) || v < 0)
-        return -EINVAL;  /* nanomsg aborts later on a negative interval */
-    st->resend_ivl = v;
-    return 0;
+    return opt == NP_REQ_RESEND_IVL ? np_opt_set_nonneg_int(val, len, &st->resend_ivl)
+                                    : -ENOPROTOOPT;
 }
 
 static int req_getopt(np_sock *s, int opt, void *val, size_t *len)
 {
     req_state *st = s->proto;
-    if (opt != NP_REQ_RESEND_IVL)
-        return -ENOPROTOOPT;
-    if (*len < sizeof(int))
-        return -EINVAL;
-    memcpy(val, &st->resend_ivl, sizeof(int));
-    *len = sizeof(int);
-    return 0;
+    return opt == NP_REQ_RESEND_IVL ? np_opt_get_int(st->resend_ivl, val, len) : -ENOPROTOOPT;
 }
 
 const np_proto_ops np_req_ops = {

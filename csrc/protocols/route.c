@@ -157,3 +157,24 @@ int np_bt_split_id(np_msg *m)
         return -EPROTO;
     return np_msg_body_to_hdr(m, 4);
 }
+
+int np_opt_set_nonneg_int(const void *val, size_t len, int *dst)
+{
+    int v;
+    if (len != sizeof(int) || !val)
+        return -EINVAL;
+    memcpy(&v, val, sizeof(int));
+    if (v < 0)
+        return -EINVAL;
+    *dst = v;
+    return 0;
+}
+
+int np_opt_get_int(int value, void *val, size_t *len)
+{
+    if (*len < sizeof(int))
+        return -EINVAL;
+    memcpy(val, &value, sizeof(int));
+    *len = sizeof(int);
+    return 0;
+}

@@ -36,6 +36,12 @@ static inline void np_put_u32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* Protocol int options (NN_REQ_RESEND_IVL, NN_SURVEYOR_DEADLINE): exactly an int, >= 0
+ * (nanomsg aborts later on a negative value; we refuse it with EINVAL). */
+int np_opt_set_nonneg_int(const void *val, size_t len, int *dst);
+/* Read one back: the caller's buffer must hold an int (EINVAL otherwise, as nanomsg). */
+int np_opt_get_int(int value, void *val, size_t *len);
+
 /*
  * Server side of a backtrace protocol (REP, RESPONDENT): take the next well-formed request,
  * its header = [local pipe id][the wire stack ending in the request id]. Requests without a

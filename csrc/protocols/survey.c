@@ -252,28 +252,14 @@ static int survey_ctx_can_recv(np_sock *s, np_ctx *c) { return survey_ready(s, c
 static int surveyor_setopt(np_sock *s, int opt, const void *val, size_t len)
 {
     surveyor_state *st = s->proto;
-    int v;
-    if (opt != NP_SURVEYOR_DEADLINE)
-        return -ENOPROTOOPT;
-    if (len != sizeof(int))
-        return -EINVAL;
-    memcpy(&v, val, sizeof(int));
-    if (v < 0)
-        return -EINVAL;  /* nanomsg aborts on the next survey instead */
-    st->deadline = v;
-    return 0;
+    return opt == NP_SURVEYOR_DEADLINE ? np_opt_set_nonneg_int(val, len, &st->deadline)
+                                       : -ENOPROTOOPT;
 }
 
 static int surveyor_getopt(np_sock *s, int opt, void *val, size_t *len)
 {
     surveyor_state *st = s->proto;
-    if (opt != NP_SURVEYOR_DEADLINE)
-        return -ENOPROTOOPT;
-    if (*len < sizeof(int))
-        return -EINVAL;
-    memcpy(val, &st->deadline, sizeof(int));
-    *len = sizeof(int);
-    return 0;
+    return opt == NP_SURVEYOR_DEADLINE ? np_opt_get_int(st->deadline, val, len) : -ENOPROTOOPT;
 }
 
 const np_proto_ops np_surveyor_ops = {
