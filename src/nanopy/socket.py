@@ -295,7 +295,8 @@ class Socket:
         try:
             _core.nn_close(self._s)
         except NNError as e:
-            if e.errno != EBADF:
+            # Already gone: closed through nn_close(sock.id), or nn_term() closed everything.
+            if e.errno not in (EBADF, ETERM):
                 raise
 
     def __enter__(self) -> Socket:
