@@ -14,6 +14,7 @@ from .constants import (
     AF_SP,
     AF_SP_RAW,
     EBADF,
+    ETERM,
     ETIMEDOUT,
     NN_BUS,
     NN_DOMAIN,
