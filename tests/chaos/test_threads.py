@@ -104,8 +104,9 @@ def test_shared_push_pull(transport: str, tmp_ipc_dir: str) -> None:
         assert seen.count(0) == 0, f"sender {i}: {seen.count(0)} messages lost"
     figures("threads_push_pull", transport=transport, seconds=round(elapsed, 1),
             messages=total, msgs_per_s=round(total / elapsed),
-            per_receiver=counts, rss_kb_before=rss_before,
-            rss_kb_after=rss_kb())
+            per_receiver=counts, rss_kb_before=rss_before, rss_kb_after=rss_kb(),
+            test_bookkeeping_kb=sum(a.buffer_info()[1] * a.itemsize
+                                    for row in got for a in row) // 1024)
 
 
 @pytest.mark.timeout(pick(60, 180))
