@@ -52,11 +52,18 @@ static void setup_once(void)
     if (done)
         return;
     done = 1;
-    /* Real protocol tables: pipe code asks them things (e.g. whether sends can block). */
+    /* Real protocol tables: pipe code asks them things (e.g. whether sends can block).
+     * The client's is a copy with recv_filters off: with it on, every delivery posts a
+     * readiness re-check to the I/O thread (np_sock_notify_in), and with no I/O thread
+     * here those commands would pile up until the fuzzer runs out of memory. */
+    static np_proto_ops client_ops;
     server.ops = np_proto_find(NP_AF_SP, NP_REP);
-    client.ops = np_proto_find(NP_AF_SP, NP_REQ);
-    if (!server.ops || !client.ops)
+    const np_proto_ops *req = np_proto_find(NP_AF_SP, NP_REQ);
+    if (!server.ops || !req)
         die("protocol tables");
+    client_ops = *req;
+    client_ops.recv_filters = 0;
+    client.ops = &client_ops;
     if (np_efd_init(&server.rcv_efd) || np_efd_init(&server.snd_efd) ||
         np_efd_init(&client.rcv_efd) || np_efd_init(&client.snd_efd))
         die("eventfd");
