@@ -4,7 +4,7 @@ pyzmq, pynng and nnpy.
 Usage (from the repository root)::
 
     python bench/run.py --quick        # CI smoke run: ~2-3 minutes, a few seconds a cell
-    python bench/run.py                # full matrix (~10 minutes on 2 cores)
+    python bench/run.py                # full matrix (~7 minutes on 2 cores)
     python bench/run.py --impl nanopy,nanomsg --transport tcp --kind thr
 
 Every measurement runs two processes (``local_*`` and ``remote_*``, as nanomsg's perf
