@@ -40,6 +40,8 @@ struct np_stream {
     np_decoder dec;
     uint8_t *rbuf;
     size_t roff, rlen;
+    int large;              /* the last message was large: read the next frame header alone,
+                             * then its body straight into place (no copy through rbuf) */
     np_msg *batch[BATCH_MAX];
     int nbatch;
     uint8_t fhdr[BATCH_MAX][9];
@@ -276,6 +278,7 @@ static void do_read(np_stream *st)
             }
             st->roff += (size_t)n;
             if (m) {
+                st->large = m->body_len >= DIRECT_READ_MIN;
                 deliver(st, m);
                 delivered++;
             }
@@ -294,13 +297,15 @@ static void do_read(np_stream *st)
                 np_msg *m;
                 np_decoder_advance(&st->dec, (size_t)r, &m);
                 if (m) {
+                    st->large = 1;
                     deliver(st, m);
                     delivered++;
                 }
             }
         } else {
-            asked = RBUF_SIZE;
-            r = recv(st->ioh.fd, st->rbuf, RBUF_SIZE, 0);
+            size_t hdr_left = np_frame_hdr_len(st->t->ipc) - st->dec.hdr_have;
+            asked = st->large && space == 0 && hdr_left > 0 ? hdr_left : RBUF_SIZE;
+            r = recv(st->ioh.fd, st->rbuf, asked, 0);
             if (r > 0)
                 st->rlen = (size_t)r;
         }
