@@ -453,6 +453,8 @@ def test_large_bytes_are_handed_over_by_reference_over_inproc(nn) -> None:
     import sys
 
     a, b = nn(nanopy.NN_PAIR), nn(nanopy.NN_PAIR)
+    # room for both batch messages in b's queue (NN_RCVBUF bounds inproc queues in bytes)
+    nanopy.nn_setsockopt(b, nanopy.NN_SOL_SOCKET, nanopy.NN_RCVBUF, 4 << 20)
     nanopy.nn_bind(a, "inproc://lent-bytes")
     nanopy.nn_connect(b, "inproc://lent-bytes")
     data = b"L" * (1 << 20)
