@@ -49,6 +49,12 @@ enum {
 #define NP_TCP_NODELAY 1
 
 #define NP_DONTWAIT 1
+/* Internal flag of np_send: the caller holds a GIL it would rather release before waking a
+ * receiver in the same process. With it, a send that would wake a sleeping inproc receiver
+ * returns -EINPROGRESS (nothing sent); the caller retries without the GIL, so the woken
+ * thread does not at once block on the GIL the sender still holds. A receiver that is busy
+ * (its readiness already signalled) costs no such round trip. */
+#define NP_SEND_GIL_HELD 0x100
 #define NP_POLLIN 1
 #define NP_POLLOUT 2
 

@@ -110,6 +110,8 @@ int np_pipe_attach(np_pipe *p)
         return -ENOMEM;
     }
     atomic_fetch_add(&p->refs, 1);
+    if (p->transport == NP_INPROC)
+        atomic_fetch_add(&s->inproc_pipes, 1);
     np_sock_update_ready(s);
     pthread_mutex_unlock(&s->lock);
     return 0;
@@ -133,6 +135,8 @@ void np_pipe_detach(np_pipe *p, int broken)
         if (!p->removed) {
             s->ops->pipe_rm(s, p);
             p->removed = 1;
+            if (p->transport == NP_INPROC)
+                atomic_fetch_sub(&s->inproc_pipes, 1);
         }
         if (broken)
             atomic_fetch_add(&s->broken, 1);

@@ -635,6 +635,19 @@ static np_msg *build_msg(const np_iov *iov, int n, const void *hdr, size_t hdr_l
  * Hand m to the protocol, waiting for room as the options say. Called with a hold; returns
  * 0 (m consumed) or -errno (m still the caller's).
  */
+/* Would a send wake a receiver of this process that is asleep (sock->lock held)? */
+static int inproc_peer_sleeping(np_sock *s)
+{
+    if (!atomic_load_explicit(&s->inproc_pipes, memory_order_relaxed))
+        return 0;
+    for (int i = 0; i < s->npipes; i++) {
+        np_pipe *p = s->pipes[i];
+        if (p->transport == NP_INPROC && p->peer && !atomic_load(&p->peer->sock->rcv_efd.signalled))
+            return 1;
+    }
+    return 0;
+}
+
 static int send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline)
 {
     for (;;) {
@@ -642,6 +655,10 @@ static int send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline)
         if (s->closing) {
             pthread_mutex_unlock(&s->lock);
             return closed_error();
+        }
+        if ((flags & NP_SEND_GIL_HELD) && inproc_peer_sleeping(s)) {
+            pthread_mutex_unlock(&s->lock);
+            return -EINPROGRESS;
         }
         size_t len = m->body_len;
         int rc = s->ops->send(s, m);
@@ -675,6 +692,7 @@ int np_send(int id, const np_iov *iov, int n, const void *hdr, size_t hdr_len, i
         release(s);
         return -EINVAL;  /* cooked sockets build their own headers */
     }
+
     np_msg *m = build_msg(iov, n, hdr, hdr_len, &rc);
     if (!m) {
         release(s);

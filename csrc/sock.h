@@ -164,6 +164,7 @@ struct np_sock {
     int next_eid;
     np_ctx *ctxs;
     int next_ctx_id;
+    atomic_int inproc_pipes;  /* attached inproc pipes (see NP_SEND_GIL_HELD) */
     uint32_t next_pipe_id;
     /* options */
     int linger, sndbuf, rcvbuf, sndtimeo, rcvtimeo, reconnect_ivl, reconnect_ivl_max;

@@ -12,6 +12,7 @@ cdef extern from "core.h" nogil:
 
     int NP_DEADLINE_UNSET_VALUE "NP_DEADLINE_UNSET"
     int NP_DONTWAIT
+    int NP_SEND_GIL_HELD
     int NP_EFSM
     int NP_ETERM
 

@@ -304,7 +304,15 @@ cdef int _send_iov(int s, np_iov *iov, int n, const void *hdr, size_t hdr_len, i
     cdef int64_t deadline = DEADLINE_UNSET
     cdef int rc
     if total <= SMALL or (flags & NP_DONTWAIT):
-        rc = np_send(s, iov, n, hdr, hdr_len, has_hdr, flags | NP_DONTWAIT, &deadline)
+        # Try at once with the GIL held (cheaper than releasing it), except when a receiver
+        # in this process may be woken: then send without the GIL (NP_SEND_GIL_HELD).
+        rc = np_send(s, iov, n, hdr, hdr_len, has_hdr, flags | NP_DONTWAIT | NP_SEND_GIL_HELD,
+                     &deadline)
+        if rc == -115:  # EINPROGRESS: inproc peers; nothing was sent
+            rc = -11
+            if flags & NP_DONTWAIT:
+                with nogil:
+                    rc = np_send(s, iov, n, hdr, hdr_len, has_hdr, flags, &deadline)
         if rc != -11 or (flags & NP_DONTWAIT):
             if rc < 0:
                 raise _error(rc, s, "send")
