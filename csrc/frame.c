@@ -108,7 +108,8 @@ ssize_t np_decoder_feed(np_decoder *d, const uint8_t *buf, size_t len, np_msg **
         size_t take = hlen - d->hdr_have;
         if (take > len)
             take = len;
-        memcpy(d->hdr + d->hdr_have, buf, take);
+        if (take)
+            memcpy(d->hdr + d->hdr_have, buf, take);
         d->hdr_have += take;
         used += take;
         if (d->hdr_have < hlen)

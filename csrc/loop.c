@@ -133,6 +133,8 @@ void np_loop_defer_free(void (*fn)(void *), void *p)
 
 int np_loop_post(void (*fn)(void *), void *arg)
 {
+    if (!L.started)
+        return -EBADF;  /* no I/O thread (after fork or in a test harness): nothing would run it */
     cmd *c = malloc(sizeof(*c));
     if (!c)
         return -ENOMEM;

@@ -384,3 +384,27 @@ def test_pub_sub_quick_start_over_tcp(sock) -> None:
             break
         except nanopy.Timeout:
             assert time.monotonic() < deadline
+
+
+def test_socket_cannot_be_copied_or_pickled() -> None:
+    import copy
+    import pickle
+
+    with nanopy.Socket(nanopy.PAIR) as s:
+        for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError):
+                attempt(s)
+
+
+def test_send_many_reports_a_partial_batch_instead_of_raising(sock) -> None:
+    # Nobody connected: the first message waits for a peer and the timeout stops the batch
+    # before anything went, which is an error; once a peer takes some and then stalls,
+    # the count of those that went is returned.
+    url = "inproc://partial-batch"
+    pull = sock(nanopy.PULL, bind=url, recv_buffer=64)
+    push = sock(nanopy.PUSH, connect=url, send_timeout=100)
+    with pytest.raises(nanopy.Timeout):
+        nanopy.send_many(sock(nanopy.PUSH, send_timeout=50).id, [b"x"])
+    sent = push.send_many([b"m" * 40] * 10)
+    assert 0 < sent < 10
+    assert len(pull.recv_many(100)) == sent

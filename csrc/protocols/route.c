@@ -104,6 +104,18 @@ np_pipe *np_pipe_by_id(np_sock *s, uint32_t id)
     return NULL;
 }
 
+int np_bt_parse(const uint8_t *body, size_t len, int maxttl, size_t *hdr_len)
+{
+    size_t off = 0;
+    for (int hops = 1; hops <= maxttl && len - off >= 4; hops++, off += 4) {
+        if (body[off] & 0x80) {
+            *hdr_len = off + 4;
+            return hops;
+        }
+    }
+    return 0;
+}
+
 int np_bt_recv(np_sock *s, np_msg **out)
 {
     for (;;) {
@@ -111,25 +123,17 @@ int np_bt_recv(np_sock *s, np_msg **out)
         np_msg *m = np_fq_recv(s, &p);
         if (!m)
             return -EAGAIN;
-        uint32_t pipe_id = p ? p->id : 0xffffffffu;
-        size_t off = 0;
-        int hops = 0, complete = 0;
-        while (m->body_len - off >= 4) {
-            uint32_t w = np_get_u32(m->body + off);
-            off += 4;
-            hops++;
-            if (w & 0x80000000u) {
-                complete = 1;
-                break;
-            }
-        }
-        if (!complete || hops > s->maxttl || !p || np_msg_body_to_hdr(m, off) != 0) {
+        size_t hdr_len;
+        /* Too deep (NN_MAXTTL) or unterminated stacks are dropped, as is a message whose
+         * pipe went away (no way to route the reply). */
+        if (!p || !np_bt_parse(m->body, m->body_len, s->maxttl, &hdr_len) ||
+            np_msg_body_to_hdr(m, hdr_len) != 0 || m->hdr_len + 4 > 4 + 255 * 4) {
             np_msg_free(m);
             continue;
         }
         /* Prepend our pipe id so the reply can find its way back. */
         uint8_t stack[4 + 255 * 4];
-        np_put_u32(stack, pipe_id);
+        np_put_u32(stack, p->id);
         memcpy(stack + 4, m->hdr, m->hdr_len);
         if (np_msg_set_hdr(m, stack, m->hdr_len + 4) != 0) {
             np_msg_free(m);

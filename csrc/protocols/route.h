@@ -43,6 +43,14 @@ int np_opt_set_nonneg_int(const void *val, size_t len, int *dst);
 int np_opt_get_int(int value, void *val, size_t *len);
 
 /*
+ * The backtrace at the front of a request body: 32-bit big-endian words, the last one (the
+ * request or survey id) with bit 31 set. Returns the number of words (1..maxttl) and sets
+ * *hdr_len, or 0 when no final word ends the stack within maxttl words (drop the message).
+ * Pure: reads at most 4 * maxttl bytes.
+ */
+int np_bt_parse(const uint8_t *body, size_t len, int maxttl, size_t *hdr_len);
+
+/*
  * Server side of a backtrace protocol (REP, RESPONDENT): take the next well-formed request,
  * its header = [local pipe id][the wire stack ending in the request id]. Requests without a
  * final id word or deeper than NN_MAXTTL are dropped. 0, or -EAGAIN.

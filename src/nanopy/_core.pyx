@@ -499,8 +499,9 @@ def nn_recvmsg(s, flags=0):
 def send_many(s, messages, flags=0):
     """Send every message of a sequence with one GIL release; returns how many were sent.
 
-    Blocks (honouring NN_SNDTIMEO) when the pipe is full; with NN_DONTWAIT it stops at the
-    first message that would block and returns the count sent so far.
+    Blocks (honouring NN_SNDTIMEO) when the pipe is full. When NN_DONTWAIT, or the timeout,
+    stops the batch after some messages went, it returns the count sent so far (resend the
+    rest); it raises only when none was sent.
     """
     cdef int c_s = _cint(s, 9)
     cdef int c_flags = _cint(flags, 22)
@@ -539,7 +540,9 @@ def send_many(s, messages, flags=0):
                 PyErr_CheckSignals()
                 continue
             break
-        if rc < 0 and not (rc == -11 and sent > 0):
+        # Some messages went before a timeout (or NN_DONTWAIT) stopped the batch: report how
+        # many, so the caller resends only the rest.
+        if rc < 0 and not (rc in (-11, -110) and sent > 0):
             raise _error(rc, c_s, "send")
         return sent
     finally:

@@ -333,6 +333,15 @@ class Socket:
                         for e in self._endpoints.values())
         return f"<nanopy.Socket {self._s} {name}{raw} [{eps}]>"
 
+    def __copy__(self) -> Socket:
+        raise TypeError("a nanopy.Socket cannot be copied: two owners would close one socket")
+
+    def __deepcopy__(self, memo: object) -> Socket:
+        raise TypeError("a nanopy.Socket cannot be copied: two owners would close one socket")
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a nanopy.Socket cannot be pickled (pass its address instead)")
+
     # ---- options ----------------------------------------------------------------------
 
     def setsockopt(self, level: int, option: int, value: Union[int, bytes, str]) -> None:
