@@ -656,10 +656,6 @@ static int send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline)
             pthread_mutex_unlock(&s->lock);
             return closed_error();
         }
-        if ((flags & NP_SEND_GIL_HELD) && inproc_peer_sleeping(s)) {
-            pthread_mutex_unlock(&s->lock);
-            return -EINPROGRESS;
-        }
         size_t len = m->body_len;
         int rc = s->ops->send(s, m);
         if (rc == 0) {
@@ -693,6 +689,21 @@ int np_send(int id, const np_iov *iov, int n, const void *hdr, size_t hdr_len, i
         return -EINVAL;  /* cooked sockets build their own headers */
     }
 
+    if (flags & NP_SEND_GIL_HELD) {
+        /* Decided before building the message, so the retry does not copy it twice. (A
+         * receiver falling asleep right after this test only costs a slower wake-up.) */
+        int sleeping = 0;
+        if (atomic_load_explicit(&s->inproc_pipes, memory_order_relaxed)) {
+            pthread_mutex_lock(&s->lock);
+            sleeping = inproc_peer_sleeping(s);
+            pthread_mutex_unlock(&s->lock);
+        }
+        if (sleeping) {
+            release(s);
+            return -EINPROGRESS;
+        }
+        flags &= ~NP_SEND_GIL_HELD;
+    }
     np_msg *m = build_msg(iov, n, hdr, hdr_len, &rc);
     if (!m) {
         release(s);
