@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Dict, Iterator, List, Sequence, Tuple
 
 import pytest
+from conftest import skip_or_fail
 
 NANOCAT = shutil.which("nanocat")
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -48,9 +49,7 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture(scope="module", autouse=True)
 def _nanocat_available() -> None:
     if NANOCAT is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("nanocat not found on PATH; install nanomsg-utils (required under CI)")
-        pytest.skip("nanocat not found on PATH (Debian/Ubuntu: apt-get install nanomsg-utils)")
+        skip_or_fail("nanocat not found on PATH (Debian/Ubuntu: apt-get install nanomsg-utils)")
 
 
 # --------------------------------------------------------------------------------------------

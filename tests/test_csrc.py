@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
@@ -40,7 +41,10 @@ SAN_ENV = {
     "TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1",
 }
 
-pytestmark = pytest.mark.skipif(shutil.which(CC) is None, reason=f"{CC} not installed")
+@pytest.fixture(autouse=True)
+def _compiler_present() -> None:
+    if shutil.which(CC) is None:
+        skip_or_fail(f"{CC} not installed")
 
 
 def deps_of(name: str) -> list[str]:
@@ -56,7 +60,7 @@ def build_and_run(name: str, san: str, outdir: Path) -> None:
            str(TESTS_DIR / f"{name}.c"), *deps_of(name), "-pthread"]
     build = subprocess.run(cmd, capture_output=True, text=True)
     if build.returncode != 0 and san == "tsan" and "tsan" in build.stderr.lower():
-        pytest.skip("ThreadSanitizer runtime not available")
+        skip_or_fail("ThreadSanitizer runtime not available")
     assert build.returncode == 0, f"compile failed:\n{' '.join(cmd)}\n{build.stderr}"
     env = {**os.environ, **SAN_ENV}
     env.pop("LD_PRELOAD", None)  # tools/sanitize.sh preloads libasan for Python; not here
@@ -64,7 +68,7 @@ def build_and_run(name: str, san: str, outdir: Path) -> None:
     out = run.stdout + run.stderr
     if san == "tsan" and "FATAL: ThreadSanitizer" in out and "memory" in out.lower():
         # Some kernels' address-space layout (high mmap_rnd_bits) defeats TSan's shadow map.
-        pytest.skip("ThreadSanitizer cannot map its shadow memory on this kernel")
+        skip_or_fail("ThreadSanitizer cannot map its shadow memory on this kernel")
     assert run.returncode == 0, f"{name} ({san}) exited {run.returncode}:\n{out}"
     assert re.search(r"^\d+ passed, 0 failed$", run.stdout, re.M), out
 

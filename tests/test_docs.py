@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 
 import nanopy
 
@@ -229,9 +230,7 @@ def _mkdocs_available() -> bool:
 
 def test_site_builds_strict(tmp_path: Path) -> None:
     if not _mkdocs_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("mkdocs is not installed in CI: pip install -r docs/requirements.txt")
-        pytest.skip("mkdocs/mkdocs-material not installed (pip install -r docs/requirements.txt)")
+        skip_or_fail("mkdocs/mkdocs-material not installed (pip install -r docs/requirements.txt)")
     site = tmp_path / "site"
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
@@ -23,7 +24,10 @@ CC = os.environ.get("CC", "gcc")
 
 TARGETS = sorted(p.stem[len("fuzz_"):] for p in FUZZ.glob("fuzz_*.c"))
 
-pytestmark = pytest.mark.skipif(shutil.which(CC) is None, reason=f"{CC} not installed")
+@pytest.fixture(autouse=True)
+def _compiler_present() -> None:
+    if shutil.which(CC) is None:
+        skip_or_fail(f"{CC} not installed")
 
 
 def sources_for(target: str) -> list[str]:
