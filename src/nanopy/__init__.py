@@ -1,7 +1,7 @@
 """nanopy: nanomsg's scalability protocols as a fast Python package.
 
 Six protocols (PAIR, BUS, REQ/REP, PUB/SUB, PUSH/PULL, SURVEYOR/RESPONDENT) over inproc,
-ipc and tcp, byte-compatible on the wire with nanomsg and NNG. Two APIs over one core:
+ipc, tcp, ws, wss, tls+tcp and abstract, byte-compatible on the wire with nanomsg and NNG. Two APIs over one core:
 
 * the nn_* functions, a one-to-one rendering of nanomsg's C API;
 * :class:`nanopy.Socket`, a Pythonic socket with properties, context managers and asyncio.
@@ -24,6 +24,7 @@ from .errors import (
     Timeout,
 )
 from .socket import Context, Endpoint, Socket
+from .tls import TLSConfig
 
 __version__ = "0.1.0"
 
@@ -42,6 +43,7 @@ __all__ = [
     "Socket",
     "Endpoint",
     "Context",
+    "TLSConfig",
     "device",
     "__version__",
 ]

@@ -219,7 +219,9 @@ def nn_setsockopt(s, level, option, value):
     cdef int ival
     cdef bytes b
     cdef int rc
-    wants_bytes = (c_level == 0 and c_option == 15) or (c_level == 33 and c_option in (1, 2))
+    # Names, subscriptions, and the TLS configuration (private level -1001, see tls.py).
+    wants_bytes = ((c_level == 0 and c_option == 15) or (c_level == 33 and c_option in (1, 2))
+                   or (c_level == -1001 and c_option == 1))
     if wants_bytes:
         data = _as_bytes(value)
         if data is None:
@@ -263,6 +265,20 @@ cdef bytes _addr_bytes(addr):
     raise error_for(22, "address must be str or bytes")
 
 
+cdef extern from "transports/tls_engine.h" nogil:
+    int np_tls_take_last_error(char *buf, size_t cap)
+
+
+cdef object _endpoint_error(int rc, bytes addr):
+    """The error of a failed bind/connect; TLS endpoints say why (missing configuration,
+    unreadable certificate, no OpenSSL)."""
+    cdef char why[256]
+    if np_tls_take_last_error(why, sizeof(why)):
+        scheme = addr.split(b"://", 1)[0].decode("utf-8", "replace")
+        return error_for(-rc, f"{scheme}://: {why.decode('utf-8', 'replace')}")
+    return _error(rc)
+
+
 def nn_bind(s, addr):
     """Bind to an address; returns the endpoint id."""
     cdef int c_s = _cint(s, 9)
@@ -271,9 +287,12 @@ def nn_bind(s, addr):
         raise error_for(22)
     cdef const char *c = b
     cdef int rc
+    np_tls_take_last_error(NULL, 0)
     with nogil:
         rc = np_bind(c_s, c)
-    return _check(rc)
+    if rc < 0:
+        raise _endpoint_error(rc, b)
+    return rc
 
 
 def nn_connect(s, addr):
@@ -284,9 +303,12 @@ def nn_connect(s, addr):
         raise error_for(22)
     cdef const char *c = b
     cdef int rc
+    np_tls_take_last_error(NULL, 0)
     with nogil:
         rc = np_connect(c_s, c)
-    return _check(rc)
+    if rc < 0:
+        raise _endpoint_error(rc, b)
+    return rc
 
 
 def nn_shutdown(s, eid):

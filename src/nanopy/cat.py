@@ -207,6 +207,18 @@ _OPTIONS: Tuple[_Option, ...] = (
             "Endpoints and socket options", "SEC", "give up sending after SEC seconds"),
     _Option("socket-name", None, _STRING, "socket_name", None, 0, 0, 0,
             "Endpoints and socket options", "NAME", "set NN_SOCKET_NAME (used in statistics)"),
+    _Option("cacert", None, _STRING, "cacert", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE",
+            "PEM CA certificates to check the peer with (a listener then requires client "
+            "certificates)"),
+    _Option("cert", "E", _STRING, "cert", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE", "PEM certificate (chain) to present"),
+    _Option("key", None, _STRING, "key", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE", "PEM private key of --cert"),
+    _Option("insecure", "k", _SET, "insecure", True, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", None,
+            "do not verify the peer's certificate (tests only: no protection from an "
+            "active attacker)"),
     _Option("subscribe", None, _APPEND, "subscriptions", None, 0, 0, _SOCK_SUB,
             "SUB options", "PREFIX",
             "receive only messages starting with PREFIX; may be repeated; without it the "
@@ -264,6 +276,10 @@ class CatOptions:
     send_interval: float = -1.0
     data: bytes | None = None
     echo_format: str = "no"
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    insecure: bool = False
 
 
 class CatUsageError(Exception):
@@ -687,9 +703,27 @@ class _CatSession:
                 self._call("Can't subscribe", nn.nn_setsockopt, self.sock, nn.NN_SUB,
                            nn.NN_SUB_SUBSCRIBE, prefix)
         for address in options.bind:
+            self._tls_for(address, True)
             self._call("Can't bind", nn.nn_bind, self.sock, address)
         for address in options.connect:
+            self._tls_for(address, False)
             self._call("Can't connect", nn.nn_connect, self.sock, address)
+
+    def _tls_for(self, address: str, server: bool) -> None:
+        """Before a tls+tcp:// or wss:// endpoint: the socket's TLS configuration for that
+        role, from --cacert/--cert/--key/--insecure (nngcat's flags)."""
+        from .tls import TLS_OPTION_CONFIG, TLS_OPTION_LEVEL, TLSConfig, needs_tls
+
+        if not needs_tls(address):
+            return
+        o = self.options
+        try:
+            config = TLSConfig(server=server, cert_file=o.cert, key_file=o.key,
+                               ca_file=o.cacert, verify=not o.insecure)
+        except self.nn.NNError as exc:
+            raise _SocketFailure("Can't set TLS configuration", str(exc)) from None
+        self._call("Can't set TLS configuration", self.nn.nn_setsockopt, self.sock,
+                   TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, config.to_bytes())
 
     def close(self, linger_ms: int | None = None) -> None:
         if self.sock is None:

@@ -13,6 +13,7 @@ from .constants import (
     AF_SP,
     AF_SP_RAW,
     EBADF,
+    EINVAL,
     ETERM,
     NN_BUS,
     NN_DOMAIN,
@@ -51,6 +52,7 @@ from .constants import (
     NN_TCP_NODELAY,
 )
 from .errors import NNError, error_for
+from .tls import TLS_OPTION_CONFIG, TLS_OPTION_LEVEL, TLSConfig, needs_tls
 
 __all__ = ["Socket", "Endpoint", "Context"]
 
@@ -140,7 +142,7 @@ _OPTION_KEYWORDS = (
     "linger", "send_buffer", "recv_buffer", "send_timeout", "recv_timeout",
     "reconnect_interval", "reconnect_interval_max", "send_priority", "recv_priority",
     "ipv4only", "name", "recv_max_size", "max_ttl", "tcp_nodelay", "resend_interval",
-    "survey_deadline",
+    "survey_deadline", "tls",
 )
 
 
@@ -176,6 +178,7 @@ class Socket:
         self._closed = True
         self._pid = os.getpid()
         self._endpoints: dict[int, Endpoint] = {}
+        self._tls: Optional[TLSConfig] = None
         unknown = set(options) - set(_OPTION_KEYWORDS)
         if unknown:
             raise TypeError(f"unknown Socket option(s): {', '.join(sorted(unknown))}")
@@ -361,8 +364,10 @@ class Socket:
     # ---- endpoints --------------------------------------------------------------------
 
     def bind(self, address: str) -> Endpoint:
-        """Listen on ``address`` (inproc://, ipc://, tcp://); returns the Endpoint."""
+        """Listen on ``address`` (inproc://, ipc://, tcp://, ws://, wss://, tls+tcp://,
+        abstract://); returns the Endpoint."""
         self._check_open()
+        self._check_tls(address, True)
         eid = _core.nn_bind(self._s, address)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, True)
         return ep
@@ -370,12 +375,43 @@ class Socket:
     def connect(self, address: str) -> Endpoint:
         """Connect to ``address`` (in the background, reconnecting forever)."""
         self._check_open()
+        self._check_tls(address, False)
         eid = _core.nn_connect(self._s, address)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, False)
         return ep
 
     listen = bind
     dial = connect
+
+    # ---- TLS (tls+tcp://, wss://) -----------------------------------------------------
+
+    @property
+    def tls(self) -> Optional[TLSConfig]:
+        """The :class:`nanopy.TLSConfig` of this socket's tls+tcp:// and wss:// endpoints
+        (None until set). Set it before ``bind``/``connect``; endpoints made earlier keep
+        the configuration they started with."""
+        return self._tls
+
+    @tls.setter
+    def tls(self, config: Optional[TLSConfig]) -> None:
+        self._check_open()
+        if config is not None and not isinstance(config, TLSConfig):
+            raise TypeError("tls must be a nanopy.TLSConfig or None")
+        data = config.to_bytes() if config is not None else b""
+        _core.nn_setsockopt(self._s, TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, data)
+        self._tls = config
+
+    def _check_tls(self, address: str, bind: bool) -> None:
+        if not isinstance(address, str) or not needs_tls(address):
+            return
+        scheme = address.split("://", 1)[0]
+        if self._tls is None:
+            raise error_for(EINVAL, f"{scheme}:// needs a TLS configuration: pass "
+                            "tls=nanopy.TLSConfig(...) to Socket() or set sock.tls first")
+        if self._tls.server != bind:
+            role = "server=True" if bind else "server=False"
+            raise error_for(EINVAL, f"{'bind' if bind else 'connect'} of {scheme}:// needs "
+                            f"a TLSConfig({role}, ...); this socket's is for the other role")
 
     def context(self) -> Context:
         """A new :class:`Context` (REQ, REP, SURVEYOR, RESPONDENT): an independent
