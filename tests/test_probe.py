@@ -17,13 +17,19 @@ from pathlib import Path
 from typing import Callable, List
 
 import pytest
-from conftest import skip_or_fail
+from conftest import free_tcp_port, skip_or_fail
 
 import nanopy
 from nanopy import cli
 from nanopy.probe import PROTOCOLS, describe_protocol, main, probe
 
 ALL = [(name, number) for number, name in PROTOCOLS.items() if name != "PAIR1"]
+
+
+def bind_tcp(s: nanopy.Socket) -> str:
+    url = f"tcp://127.0.0.1:{free_tcp_port()}"
+    s.bind(url)
+    return url
 
 
 def run_cli(args: List[str], capsys) -> tuple[int, str]:
@@ -38,7 +44,7 @@ def run_cli(args: List[str], capsys) -> tuple[int, str]:
 @pytest.mark.parametrize("name,number", ALL)
 def test_nanopy_peer_over_tcp(sock, capsys, name, number) -> None:
     s = sock(getattr(nanopy, name))
-    url = s.bind("tcp://127.0.0.1:0").url
+    url = bind_tcp(s)
     code, line = run_cli([url], capsys)
     assert code == 0
     assert line == f"{url}: {describe_protocol(number)}"
@@ -46,7 +52,7 @@ def test_nanopy_peer_over_tcp(sock, capsys, name, number) -> None:
 
 
 def test_exact_line_for_rep(sock, capsys) -> None:
-    url = sock(nanopy.REP).bind("tcp://127.0.0.1:0").url
+    url = bind_tcp(sock(nanopy.REP))
     assert run_cli([url], capsys) == (0, f"{url}: SP protocol REP (49), compatible with REQ")
 
 
@@ -283,7 +289,7 @@ def test_bad_addresses(capsys, url, why) -> None:
 def test_command_line_entry_points() -> None:
     s = nanopy.Socket(nanopy.PUSH)
     try:
-        url = s.bind("tcp://127.0.0.1:0").url
+        url = bind_tcp(s)
         out = subprocess.run([sys.executable, "-m", "nanopy", "probe", url],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0
