@@ -113,7 +113,7 @@ def test_every_page_exists_and_examples_were_found() -> None:
     pages = {str(p.relative_to(DOCS)) for p in doc_pages()}
     expected = {
         "index.md", "getting-started.md", "api.md", "socket.md", "asyncio.md", "migration.md",
-        "threads.md", "interop.md", "security.md", "benchmarks.md",
+        "threads.md", "interop.md", "security.md", "benchmarks.md", "design.md", "contract.md",
         *(f"protocols/{p}.md" for p in ("pair", "pubsub", "reqrep", "pipeline", "survey", "bus")),
     }
     assert expected <= pages, f"missing pages: {sorted(expected - pages)}"

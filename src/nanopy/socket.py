@@ -3,19 +3,17 @@ context managers, batching and asyncio, all over the same compiled core as nn_*.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional, Union
 
-from . import _core
+from . import _aio, _core
 from .constants import (
     AF_SP,
     AF_SP_RAW,
     EBADF,
     ETERM,
-    ETIMEDOUT,
     NN_BUS,
     NN_DOMAIN,
     NN_DONTWAIT,
@@ -52,7 +50,7 @@ from .constants import (
     NN_TCP,
     NN_TCP_NODELAY,
 )
-from .errors import Again, NNError, Timeout, error_for
+from .errors import NNError, error_for
 
 __all__ = ["Socket", "Endpoint", "Context"]
 
@@ -95,56 +93,6 @@ class Endpoint:
         kind = "bind" if self.bound else "connect"
         state = "" if self._open else " (shut down)"
         return f"<Endpoint {self.id} {kind} {self.address!r}{state}>"
-
-
-# asyncio allows one reader callback per descriptor, but several coroutines (or contexts)
-# may wait on the same readiness descriptor: one callback per (loop, fd) wakes them all,
-# and each then retries its non-blocking call.
-_fd_waiters: dict[tuple[int, int], list[asyncio.Future[None]]] = {}
-_fd_loops: dict[tuple[int, int], asyncio.AbstractEventLoop] = {}
-
-
-def _wake_waiters(key: tuple[int, int]) -> None:
-    for fut in _fd_waiters.get(key, ()):
-        if not fut.done():
-            fut.set_result(None)
-
-
-def _wake_fd_waiters(fds: Sequence[int]) -> None:
-    """Wake every coroutine waiting on these descriptors (used by close(): they retry,
-    find the socket closed and raise EBADF instead of waiting forever)."""
-    for key, loop in list(_fd_loops.items()):
-        if key[1] in fds:
-            try:
-                loop.call_soon_threadsafe(_wake_waiters, key)
-            except RuntimeError:
-                pass  # that loop is closed
-
-
-async def _wait_readable(fd: int, timeout: Optional[int]) -> None:
-    """Wait until ``fd`` is readable (or ``timeout`` ms pass: nanopy.Timeout)."""
-    loop = asyncio.get_running_loop()
-    key = (id(loop), fd)
-    fut: asyncio.Future[None] = loop.create_future()
-    waiters = _fd_waiters.get(key)
-    if waiters is None:
-        waiters = _fd_waiters[key] = []
-        _fd_loops[key] = loop
-        loop.add_reader(fd, _wake_waiters, key)
-    waiters.append(fut)
-    try:
-        if timeout is None:
-            await fut
-        else:
-            await asyncio.wait_for(fut, timeout / 1000)
-    except asyncio.TimeoutError:
-        raise Timeout(ETIMEDOUT) from None
-    finally:
-        waiters.remove(fut)
-        if not waiters:
-            del _fd_waiters[key]
-            del _fd_loops[key]
-            loop.remove_reader(fd)
 
 
 def _timeout_in(value: Optional[float]) -> int:
@@ -283,14 +231,7 @@ class Socket:
         if self._pid != os.getpid():
             self._closed = True
             return  # the parent owns it; the child never touches its state
-        if _fd_loops:
-            fds = []
-            for opt in (NN_RCVFD, NN_SNDFD):
-                try:
-                    fds.append(int(_core.nn_getsockopt(self._s, NN_SOL_SOCKET, opt)))
-                except NNError:
-                    pass
-            _wake_fd_waiters(fds)
+        _aio.wake_on_close(self._s)
         self._closed = True
         self._endpoints.clear()
         try:
@@ -487,67 +428,22 @@ class Socket:
         self._check_open()
         return _core.recv_many(self._s, max_messages, 0 if block else NN_DONTWAIT)
 
-    # ---- asyncio ----------------------------------------------------------------------
-
-    async def _wait_readable(self, fd: int, timeout: Optional[int]) -> None:
-        await _wait_readable(fd, timeout)
+    # ---- asyncio (the work is in nanopy._aio) ----------------------------------------
 
     async def arecv(self) -> bytes:
         """Receive without blocking the event loop. Honours ``recv_timeout``; a cancelled
         call consumes nothing, so the message stays for the next receiver."""
-        self._check_open()
-        s = self._s
-        msg = _core.try_recv(s)
-        if msg is not None:
-            return msg
-        timeout = self.recv_timeout
-        fd = self._recv_fd if self._recv_fd >= 0 else self._cache_fds()[0]
-        while True:
-            await _wait_readable(fd, timeout)
-            self._check_open()
-            msg = _core.try_recv(s)
-            if msg is not None:
-                return msg
+        return await _aio.arecv(self)
 
     async def asend(self, data: Buffer) -> int:
         """Send without blocking the event loop; honours ``send_timeout``."""
-        self._check_open()
-        s = self._s
-        n = _core.try_send(s, data)
-        if n is not None:
-            return n
-        timeout = self.send_timeout
-        fd = self._send_fd if self._send_fd >= 0 else self._cache_fds()[1]
-        while True:
-            await _wait_readable(fd, timeout)
-            self._check_open()
-            n = _core.try_send(s, data)
-            if n is not None:
-                return n
-
-    def _cache_fds(self) -> tuple[int, int]:
-        """The readiness descriptors never change for a socket's life: look them up once."""
-        for opt in (NN_RCVFD, NN_SNDFD):
-            try:
-                fd = int(_core.nn_getsockopt(self._s, NN_SOL_SOCKET, opt))
-            except NNError:
-                fd = -1
-            if opt == NN_RCVFD:
-                self._recv_fd = fd
-            else:
-                self._send_fd = fd
-        return self._recv_fd, self._send_fd
+        return await _aio.asend(self, data)
 
     def __aiter__(self) -> Socket:
         return self
 
     async def __anext__(self) -> bytes:
-        try:
-            return await self.arecv()
-        except NNError as e:
-            if e.errno == EBADF:
-                raise StopAsyncIteration from None
-            raise
+        return await _aio.anext(self)
 
 
 class Context:
@@ -579,23 +475,11 @@ class Context:
 
     async def arecv(self) -> bytes:
         """recv() without blocking the event loop; honours the socket's recv_timeout."""
-        s = self._check()
-        try:
-            return _core.ctx_recv(s, self.id, NN_DONTWAIT)
-        except Again:
-            pass
-        timeout = self.socket.recv_timeout
-        fd = _core.ctx_recv_fd(s, self.id)
-        while True:
-            await self.socket._wait_readable(fd, timeout)
-            try:
-                return _core.ctx_recv(self._check(), self.id, NN_DONTWAIT)
-            except Again:
-                continue
+        return await _aio.ctx_arecv(self)
 
     async def asend(self, data: Buffer) -> int:
         """send() for coroutines (context sends never block)."""
-        return self.send(data)
+        return await _aio.ctx_asend(self, data)
 
     def close(self) -> None:
         if self._open:
