@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, auto_pickle=False
 """The compiled backend: the C core rendered for Python, and the fast half of nanopy.Socket.
 
 Two shapes over the same data-path helpers:

@@ -22,8 +22,8 @@ from .constants import (
     NN_LINGER,
     NN_MAXTTL,
     NN_PROTOCOL,
-    NN_RCVFD,
     NN_RCVBUF,
+    NN_RCVFD,
     NN_RCVMAXSIZE,
     NN_RCVPRIO,
     NN_RCVTIMEO,
@@ -188,7 +188,8 @@ def option_value_problem(level: int, option: int, value: Any, name: Optional[str
     elif len(value) > 63:
         got = f"{len(value)} bytes"
     else:
-        got = type_name(value) if (level, option) not in ((NN_SOL_SOCKET, NN_SOCKET_NAME),) else repr(value)
+        is_name = (level, option) == (NN_SOL_SOCKET, NN_SOCKET_NAME)
+        got = repr(value) if is_name else type_name(value)
     return f"{label}: expected {wanted}, got {got}"
 
 
@@ -210,7 +211,7 @@ def option_problem(errnum: int, level: int, option: int, setting: bool,
     if protocol is not None and level in PROTOCOL_NAMES and level != protocol:
         this = PROTOCOL_NAMES.get(protocol, str(protocol))
         return f"{name} applies to {PROTOCOL_NAMES[level]} sockets, this one is {this}"
-    if protocol is not None and (level, option) in ((NN_SOL_SOCKET, NN_SNDFD), (NN_SOL_SOCKET, NN_RCVFD)):
+    if protocol is not None and level == NN_SOL_SOCKET and option in (NN_SNDFD, NN_RCVFD):
         this = PROTOCOL_NAMES.get(protocol, str(protocol))
         verb = "send" if option == NN_SNDFD else "receive"
         return f"{name}: a {this} socket does not {verb}"
