@@ -172,7 +172,6 @@ class Socket:
         **options: Any,
     ) -> None:
         self._s = -1
-        self._recv_fd = self._send_fd = -1
         self._closed = True
         self._pid = os.getpid()
         self._endpoints: dict[int, Endpoint] = {}
@@ -231,7 +230,7 @@ class Socket:
         if self._pid != os.getpid():
             self._closed = True
             return  # the parent owns it; the child never touches its state
-        _aio.wake_on_close(self._s)
+        _aio.wake_on_close(self)
         self._closed = True
         self._endpoints.clear()
         try:
@@ -428,22 +427,14 @@ class Socket:
         self._check_open()
         return _core.recv_many(self._s, max_messages, 0 if block else NN_DONTWAIT)
 
-    # ---- asyncio (the work is in nanopy._aio) ----------------------------------------
+    # ---- async (asyncio, uvloop, trio): the functions live in nanopy._aio --------------
 
-    async def arecv(self) -> bytes:
-        """Receive without blocking the event loop. Honours ``recv_timeout``; a cancelled
-        call consumes nothing, so the message stays for the next receiver."""
-        return await _aio.arecv(self)
-
-    async def asend(self, data: Buffer) -> int:
-        """Send without blocking the event loop; honours ``send_timeout``."""
-        return await _aio.asend(self, data)
+    arecv = _aio.arecv
+    asend = _aio.asend
+    __anext__ = _aio.anext
 
     def __aiter__(self) -> Socket:
         return self
-
-    async def __anext__(self) -> bytes:
-        return await _aio.anext(self)
 
 
 class Context:
