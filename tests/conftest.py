@@ -102,6 +102,33 @@ def wait_connected(s: int, count: int = 1, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+def wait_stat(s: int, stat: int, at_least: int, timeout: float = 10.0) -> int:
+    """Wait until statistic ``stat`` of socket ``s`` reaches ``at_least``; return it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = int(nanopy.nn_get_statistic(s, stat))
+        if value >= at_least:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"socket {s}: statistic {stat} is {value} after {timeout} s, "
+                                 f"wanted at least {at_least}")
+        time.sleep(0.005)
+
+
+def wait_refused(bound: int, url: str, count: int = 1) -> None:
+    """Wait until the bound socket ``bound`` has turned away ``count`` connections.
+
+    On ipc and tcp a connection the socket will not keep (wrong protocol in the handshake,
+    a second PAIR peer) is accepted, then closed before it ever carried a message: that
+    counts as a broken connection. On inproc the decision is taken inside nn_connect /
+    nn_bind themselves, so there is nothing to wait for."""
+    if url.startswith("inproc://"):
+        return
+    wait_stat(bound, nanopy.NN_STAT_BROKEN_CONNECTIONS, count)
+
+
 def skip_or_fail(reason: str) -> None:
     """A prerequisite is missing: skip with the reason locally, but fail under CI=true,
     where every test must run (.ci/run installs every prerequisite)."""

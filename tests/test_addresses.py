@@ -1,4 +1,5 @@
-"""Address grammar per transport (NANOMSG.md §1.3.4, §5.2-5.4; tests tcp.c, ipc.c)."""
+"""Address grammar per transport (what each transport accepts and the errno it
+raises otherwise; nanomsg's tests tcp.c, ipc.c)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _exchange(a: int, b: int) -> None:
     assert nanopy.nn_recv(b) == b"pong"
 
 
-# ---- tcp: the invalid-address table of tests/tcp.c / NANOMSG.md §5.4 ------------------
+# ---- tcp: the invalid-address table of nanomsg's tests/tcp.c ------------------
 
 CONNECT_EINVAL = [
     "tcp://*:",

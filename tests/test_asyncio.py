@@ -175,19 +175,26 @@ def test_async_for_ends_when_the_socket_is_closed_on_the_loop(run, sock, addr) -
 
 
 def test_async_for_ends_when_another_thread_closes_the_socket(run, sock, addr) -> None:
+    import threading
+
     a, b = _pair(sock, addr)
+    got_one = threading.Event()
+
+    def closer() -> None:
+        got_one.wait(10)
+        time.sleep(0.05)  # the reader is waiting again by now
+        a.close()
 
     async def main() -> list[bytes]:
-        got = [m async for m in _closing_soon(a)]
-        return got
-
-    async def _closing_soon(s: nanopy.Socket):
         loop = asyncio.get_running_loop()
-        loop.call_later(0.02, b.send, b"x")
-        closer = loop.run_in_executor(None, lambda: (time.sleep(0.2), s.close()))
-        async for m in s:
-            yield m
-        await closer
+        thread = loop.run_in_executor(None, closer)
+        b.send(b"x")
+        got = []
+        async for m in a:
+            got.append(m)
+            got_one.set()
+        await thread
+        return got
 
     assert run(main()) == [b"x"]
 

@@ -34,6 +34,10 @@ def sources_for(target: str) -> list[str]:
     """Same lists as tools/fuzz.sh: what each target links besides itself."""
     if target == "frame":
         return [str(CSRC / "frame.c"), str(CSRC / "msg.c")]
+    if target == "wsframe":
+        return [str(CSRC / "transports" / "ws_frame.c"), str(CSRC / "msg.c")]
+    if target == "wshttp":
+        return [str(CSRC / "transports" / "ws_http.c")]
     if target == "bt":
         files = glob.glob(str(CSRC / "*.c")) + glob.glob(str(CSRC / "protocols" / "*.c"))
         return sorted(files + glob.glob(str(CSRC / "transports" / "*.c")))

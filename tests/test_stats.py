@@ -1,4 +1,5 @@
-"""nn_get_statistic (NANOMSG.md §1.3.11; tests/stats.c and bug328.c adapted to PAIR)."""
+"""nn_get_statistic (connection and message counters; nanomsg's tests/stats.c and
+bug328.c adapted to PAIR)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Timeouts and blocking calls: NN_RCVTIMEO/NN_SNDTIMEO (tests/timeo.c), nn_recv blocking
 until another thread sends (block.c), nn_close waking a blocked call (async_shutdown.c), and
-Ctrl-C interrupting a blocked call (API.md §1)."""
+Ctrl-C interrupting a blocked call (KeyboardInterrupt, promptly)."""
 
 from __future__ import annotations
 

@@ -71,23 +71,9 @@ _SPIN = _spin_budget()
 _SPIN_BACKOFF_MAX = 1024
 _try_send = _core.try_send
 
-# os.getpid() is a system call; Socket._check_open() makes it on every call. Track the
-# pid here instead (updated in a forked child) and call _check_open() only to raise.
-_pid = os.getpid()
-
-
-def _after_fork() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
-
-
-def _ensure_open(sock: Socket) -> None:
-    if sock._closed or sock._pid != _pid:
-        sock._check_open()  # raises the right error
+def _ensure_open(sock: Socket) -> int:
+    """The socket's C id; EBADF when it is closed or was inherited through fork()."""
+    return int(sock.id)
 
 
 # ---- per-socket state --------------------------------------------------------------------
@@ -156,7 +142,7 @@ def _spin(st: _SocketState) -> Optional[bytes]:
 def _state(sock: Socket) -> _SocketState:
     st: Optional[_SocketState] = sock.__dict__.get("_aio")
     if st is None:
-        st = sock.__dict__["_aio"] = _SocketState(sock._s)
+        st = sock.__dict__["_aio"] = _SocketState(sock.id)
     return st
 
 
@@ -484,8 +470,7 @@ async def arecv(sock: Socket) -> bytes:
     nanopy.Timeout
         When ``recv_timeout`` ms pass without a message.
     """
-    if sock._closed or sock._pid != _pid:
-        sock._check_open()
+    s = sock.id  # EBADF when closed
     loop = _get_running_loop()
     if loop is None:
         trio = _trio_running()
@@ -494,7 +479,7 @@ async def arecv(sock: Socket) -> bytes:
         return await _trio_recv(trio, sock)
     st: Optional[_SocketState] = sock.__dict__.get("_aio")
     if st is None or not st.held:
-        msg = _try_recv(sock._s)  # the fast path: a message is already queued
+        msg = _try_recv(s)  # the fast path: a message is already queued
         if msg is not None:
             return msg
         if st is None:
@@ -541,7 +526,7 @@ async def _send_wait(sock: Socket, fd: int, send: Callable[[], Any]) -> Any:
         trio = _trio_running()
         if trio is None:
             raise _no_loop()
-    timeout = int(_core.nn_getsockopt(sock._s, NN_SOL_SOCKET, NN_SNDTIMEO))
+    timeout = int(_core.nn_getsockopt(sock.id, NN_SOL_SOCKET, NN_SNDTIMEO))
     if loop is not None:
         deadline = loop.time() + timeout / 1000 if timeout >= 0 else None
     else:
@@ -579,15 +564,13 @@ async def asend(sock: Socket, data: Any) -> int:
     nanopy.Timeout
         When ``send_timeout`` ms pass without room.
     """
-    if sock._closed or sock._pid != _pid:
-        sock._check_open()
+    s = sock.id  # EBADF when closed
     trio = None
     if _get_running_loop() is None:
         trio = _trio_running()
         if trio is None:
             raise _no_loop()
         await trio.lowlevel.checkpoint_if_cancelled()
-    s = sock._s
     n = _try_send(s, data)
     if n is None:
         st = _state(sock)

@@ -1,8 +1,8 @@
 """The nanopy half of an interop case: sockets with safety nets and the four actions.
 
 The actions mirror those of ``peers/peer_common.py`` (serve, ask, send, recv) but drive nanopy
-through its nn_* API exactly as API.md spells it, and return the messages nanopy received so
-the test can compare them byte for byte.
+through its documented nn_* API (names and argument shapes as in C), and return the
+messages nanopy received so the test can compare them byte for byte.
 """
 
 from __future__ import annotations
