@@ -210,7 +210,8 @@ def test_hostile_handshake(scheme, attack, pki):
         raw = socket.create_connection(("127.0.0.1", port))
         try:
             if attack == "garbage":
-                raw.sendall(b"\x16\x03\x01\x00\x05hello" if tls else b"BREW /pot HTCPCP/1.0\r\n\r\n")
+                junk = b"\x16\x03\x01\x00\x05hello" if tls else b"BREW /pot HTCPCP/1.0\r\n\r\n"
+                raw.sendall(junk)
                 raw.sendall(bytes(range(256)) * 8)
             else:
                 raw.sendall(b"\x16\x03\x01" if tls else b"GET /sp HTTP/1.1\r\nHost: x")

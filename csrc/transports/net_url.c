@@ -94,7 +94,7 @@ int np_hostport_resolve(const np_hostport *hp, int passive, int ipv4only,
     int rc = getaddrinfo(hp->host[0] ? hp->host : NULL, port, &hints, &res);
     if (rc != 0 || !res)
         return -EHOSTUNREACH;
-    /* A wildcard bind prefers the IPv6 any-address (dual stack), like tcp://*:port. */
+    /* A wildcard bind prefers the IPv6 any-address (dual stack), as tcp does for "*". */
     struct addrinfo *pick = res;
     if (!hp->host[0] && !ipv4only)
         for (struct addrinfo *a = res; a; a = a->ai_next)

@@ -1,7 +1,8 @@
 """nanopy: nanomsg's scalability protocols as a fast Python package.
 
 Six protocols (PAIR, BUS, REQ/REP, PUB/SUB, PUSH/PULL, SURVEYOR/RESPONDENT) over inproc,
-ipc, tcp, ws, wss, tls+tcp and abstract, byte-compatible on the wire with nanomsg and NNG. Two APIs over one core:
+ipc, tcp, ws, wss, tls+tcp and abstract, byte-compatible on the wire with nanomsg and NNG.
+Two APIs over one core:
 
 * the nn_* functions, a one-to-one rendering of nanomsg's C API;
 * :class:`nanopy.Socket`, a Pythonic socket with properties, context managers and asyncio.
@@ -10,6 +11,7 @@ ipc, tcp, ws, wss, tls+tcp and abstract, byte-compatible on the wire with nanoms
 from ._api import *  # noqa: F403
 from ._api import __all__ as _api_all
 from ._core import Message
+from ._version import __version__
 from .constants import *  # noqa: F403
 from .constants import __all__ as _constants_all
 from .device import device
@@ -23,10 +25,8 @@ from .errors import (
     Terminated,
     Timeout,
 )
-from .socket import Context, Endpoint, Socket
+from .socket import PROTOCOL_NAMES, Context, Endpoint, Socket
 from .tls import TLSConfig
-
-__version__ = "0.1.0"
 
 __all__ = [
     *_api_all,
@@ -43,6 +43,7 @@ __all__ = [
     "Socket",
     "Endpoint",
     "Context",
+    "PROTOCOL_NAMES",
     "TLSConfig",
     "device",
     "__version__",
