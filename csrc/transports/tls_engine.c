@@ -235,12 +235,6 @@ static int blob_parse(const void *blob, size_t len, blob_view *v)
     return v->server < 0 ? -EINVAL : 0;
 }
 
-int np_tls_blob_check(const void *blob, size_t len)
-{
-    blob_view v;
-    return blob_parse(blob, len, &v);
-}
-
 struct np_tls_ctx {
     SSL_CTX *ctx;
     int server;

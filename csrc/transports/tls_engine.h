@@ -45,8 +45,6 @@ int np_tls_available(char *why, size_t cap);
 np_tls_ctx *np_tls_ctx_new(const void *blob, size_t len, int is_server, const char *host,
                            int *err, char *why, size_t cap);
 void np_tls_ctx_free(np_tls_ctx *c);
-/* Check a blob's shape without OpenSSL (setsockopt time). 0 or -EINVAL. */
-int np_tls_blob_check(const void *blob, size_t len);
 
 /* A connection over fd (non-blocking, already connected/accepted). NULL on failure. */
 np_tls *np_tls_new(np_tls_ctx *c, int fd);
