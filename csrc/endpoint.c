@@ -134,6 +134,22 @@ static int shutdown_on_loop(void *arg)
     return 0;
 }
 
+int np_endpoint_port(int id, int eid)
+{
+    np_sock *s;
+    int rc = np_sock_hold(id, &s);
+    if (rc)
+        return rc;
+    rc = -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    for (np_ep *ep = s->eps; ep; ep = ep->next)
+        if (ep->id == eid)
+            rc = ep->port;
+    pthread_mutex_unlock(&s->lock);
+    np_sock_release(s);
+    return rc;
+}
+
 int np_ep_shutdown(np_sock *s, int eid)
 {
     shutdown_args a = {s, eid};

@@ -8,6 +8,7 @@
 #include "transports/stream.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define NP_PIPE_RING_SLOTS 4096
 
@@ -34,6 +35,11 @@ np_pipe *np_pipe_new(np_sock *s, np_ep *ep, int transport)
     p->ep = ep;
     p->transport = transport;
     p->outq = transport == NP_INPROC ? NULL : &p->own_outq;
+    if (ep) {
+        /* Stream transports replace this with the peer's own address. */
+        p->ep_id = ep->id;
+        memcpy(p->remote, ep->addr, sizeof(p->remote));
+    }
     pthread_mutex_lock(&s->lock);
     p->sndprio = ep ? ep->sndprio : s->sndprio;
     p->rcvprio = ep ? ep->rcvprio : s->rcvprio;
@@ -100,6 +106,8 @@ int np_pipe_attach(np_pipe *p)
         return -EBADF;
     }
     p->id = s->next_pipe_id++ & 0x7fffffffu;
+    if (p->id == 0)  /* 0 means "no connection" in monitor events and Message.pipe */
+        p->id = s->next_pipe_id++ & 0x7fffffffu;
     if (s->ops->pipe_add(s, p) != 0) {
         pthread_mutex_unlock(&s->lock);
         return -EISCONN;
@@ -113,6 +121,7 @@ int np_pipe_attach(np_pipe *p)
     if (p->transport == NP_INPROC)
         atomic_fetch_add(&s->inproc_pipes, 1);
     np_sock_update_ready(s);
+    np_monitor_pipe(p, NP_EV_CONNECTED);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -138,6 +147,7 @@ void np_pipe_detach(np_pipe *p, int broken)
             if (p->transport == NP_INPROC)
                 atomic_fetch_sub(&s->inproc_pipes, 1);
         }
+        np_monitor_pipe(p, NP_EV_DISCONNECTED);
         if (broken)
             atomic_fetch_add(&s->broken, 1);
         else
@@ -174,6 +184,7 @@ int np_pipe_send(np_pipe *p, np_msg *m)
         np_msg *out = m;
         if (m->hdr_len && !(out = np_msg_flat_copy(m)))
             return -ENOMEM;
+        out->pipe = peer->id;
         if (np_ring_push(p->outq, out, np_msg_wire_len(out)) != 0) {
             if (out != m)
                 np_msg_free(out);

@@ -101,6 +101,9 @@ static void release(np_sock *s)
     pthread_mutex_unlock(&table_lock);
 }
 
+int np_sock_hold(int id, np_sock **out) { return hold(id, out); }
+void np_sock_release(np_sock *s) { release(s); }
+
 /* The error a call on a closing socket reports. */
 static int closed_error(void) { return atomic_load(&terminated) ? -NP_ETERM : -EBADF; }
 
@@ -125,6 +128,7 @@ void np_sock_unref(np_sock *s)
     free(s->pipes);
     np_efd_fini(&s->rcv_efd);
     np_efd_fini(&s->snd_efd);
+    np_monitors_fini(s);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->holds_cond);
     free(s);
@@ -223,6 +227,7 @@ int np_socket(int domain, int protocol)
     s->ops = ops;
     s->next_eid = 1;
     s->next_pipe_id = np_random32();
+    np_monitors_init(s);
     s->linger = 1000;
     s->sndbuf = 128 * 1024;
     s->rcvbuf = 128 * 1024;
@@ -322,6 +327,7 @@ static void close_socket(np_sock *s, int id)
             usleep(1000);
     }
     np_loop_call(teardown_on_loop, s);
+    np_monitors_socket_closed(s);
 
     pthread_mutex_lock(&table_lock);
     table[id] = NULL;

@@ -16,6 +16,7 @@
 #include "core.h"
 #include "efd.h"
 #include "loop.h"
+#include "monitor.h"
 #include "msg.h"
 #include "queue.h"
 
@@ -116,6 +117,9 @@ struct np_pipe {
     /* Protocol scratch space. */
     void *proto_data;
     int proto_flag;
+    /* Monitor events: the endpoint it came through and the peer's address as a URL. */
+    int ep_id;
+    char remote[NP_SOCKADDR_MAX];
 };
 
 /* An endpoint created by bind or connect. Owned by its socket; used on the I/O thread only. */
@@ -130,6 +134,7 @@ struct np_ep {
     int reconnect_ivl, reconnect_ivl_max;
     int backoff_n;
     int last_error;
+    int port;               /* bound tcp/ws: the port really listened on (for :0) */
     int stopping;
     np_ioh listen_ioh;      /* tcp/ipc bound: listening socket */
     np_ioh conn_ioh;        /* tcp/ipc connecting: attempt in progress */
@@ -166,6 +171,10 @@ struct np_sock {
     int next_ctx_id;
     atomic_int inproc_pipes;  /* attached inproc pipes (see NP_SEND_GIL_HELD) */
     uint32_t next_pipe_id;
+    /* connection-event readers (monitor.c) */
+    pthread_mutex_t mon_lock;
+    struct np_monitor *monitors;
+    atomic_int nmonitors;
     /* options */
     int linger, sndbuf, rcvbuf, sndtimeo, rcvtimeo, reconnect_ivl, reconnect_ivl_max;
     int sndprio, rcvprio, ipv4only, rcvmaxsize, maxttl, tcp_nodelay;
@@ -188,6 +197,10 @@ void np_sock_update_ready(np_sock *s);
  */
 void np_sock_notify_in(np_sock *s, int may_lock);
 void np_sock_notify_out(np_sock *s);
+
+/* Hold socket `id` for the length of a call (0 or -EBADF/-ETERM), and let it go. */
+int np_sock_hold(int id, np_sock **out);
+void np_sock_release(np_sock *s);
 
 /* Take / drop a reference on a socket's memory. */
 void np_sock_ref(np_sock *s);

@@ -108,6 +108,7 @@ static void stream_close(np_stream *st, int broken)
         np_pipe_detach(st->pipe, broken);
     } else if (broken && !was_active) {
         atomic_fetch_add(&st->sock->broken, 1);
+        np_ep_report_failure(st->ep, NP_EV_HANDSHAKE_FAILED, st->ioh.fd);
     }
     np_loop_remove(&st->ioh);
     close(st->ioh.fd);
@@ -216,6 +217,7 @@ static void handshake_step(np_stream *st, uint32_t ev)
     }
     p->stream = st;
     p->fd = st->ioh.fd;
+    np_format_peer(st->ep, p->fd, p->remote, sizeof(p->remote));
     st->pipe = p;
     if (np_pipe_attach(p) != 0) {
         /* Refused (e.g. PAIR already has its peer): drop the connection; a connecting
@@ -242,6 +244,7 @@ static int inbound_room(np_pipe *p)
 static void deliver(np_stream *st, np_msg *m)
 {
     np_pipe *p = st->pipe;
+    m->pipe = p->id;
     if (!(st->sock->ops->dirs & NP_CAN_RECV) || np_ring_push(&p->inq, m, np_msg_wire_len(m))) {
         np_msg_free(m);  /* PUB/PUSH never read what a peer sends */
     }
@@ -574,6 +577,7 @@ static void accept_event(np_ioh *h, uint32_t ev)
             /* Out of descriptors or memory: count it, pause, and try again later. */
             atomic_fetch_add(&ep->sock->accept_errors, 1);
             ep->last_error = errno;
+            np_ep_report_failure(ep, NP_EV_ACCEPT_FAILED, -1);
             np_loop_set_events(h, 0);
             np_timer_start(&ep->retry_timer, ACCEPT_PAUSE_MS, 0);
             return;
@@ -591,6 +595,7 @@ int np_stream_bind(np_ep *ep, const np_stream_transport *t)
     int fd = t->listen(ep);
     if (fd < 0)
         return fd;
+    np_ep_note_bound_fd(ep, fd);
     ep->listen_ioh.fd = fd;
     ep->listen_ioh.cb = accept_event;
     ep->listen_ioh.owner = ep;
@@ -650,6 +655,7 @@ static void connect_done(np_ioh *h, uint32_t ev)
         close(fd);
         atomic_fetch_add(&ep->sock->connect_errors, 1);
         ep->last_error = err;
+        np_ep_report_failure(ep, NP_EV_CONNECT_FAILED, -1);
         schedule_retry(ep);
         return;
     }
@@ -666,6 +672,7 @@ static void connect_attempt(np_ep *ep)
     if (fd < 0) {
         atomic_fetch_add(&ep->sock->connect_errors, 1);
         ep->last_error = -fd;
+        np_ep_report_failure(ep, NP_EV_CONNECT_FAILED, -1);
         schedule_retry(ep);
         return;
     }

@@ -17,8 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Port after the last ':' (1..65535). Returns the port or -EINVAL; *host_len = text before. */
-static int parse_port(const char *s, size_t *host_len)
+/* Port after the last ':' (1..65535, or 0 = "the kernel picks" when allow_zero). Returns the
+ * port or -EINVAL; *host_len = text before. */
+static int parse_port(const char *s, size_t *host_len, int allow_zero)
 {
     const char *colon = strrchr(s, ':');
     if (!colon)
@@ -34,7 +35,7 @@ static int parse_port(const char *s, size_t *host_len)
         if (port > 65535)
             return -EINVAL;
     }
-    if (port == 0)
+    if (port == 0 && !allow_zero)
         return -EINVAL;
     *host_len = (size_t)(colon - s);
     return (int)port;
@@ -152,7 +153,7 @@ static int valid_dns_name(const char *name)
 static int tcp_listen(np_ep *ep)
 {
     size_t host_len;
-    int port = parse_port(ep->rest, &host_len);
+    int port = parse_port(ep->rest, &host_len, 1);
     if (port < 0)
         return port;
     char iface[NP_SOCKADDR_MAX];
@@ -192,7 +193,7 @@ static int parse_connect(np_ep *ep, char *iface, char *host, size_t cap, int *po
         rest = semi + 1;
     }
     size_t host_len;
-    int p = parse_port(rest, &host_len);
+    int p = parse_port(rest, &host_len, 0);
     if (p < 0)
         return p;
     *port = p;

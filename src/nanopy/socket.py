@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import _aio, _core, _explain
 from .constants import (
@@ -50,7 +50,13 @@ from .constants import (
 )
 from .errors import NNError, error_for
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .monitor import Monitor
+
 __all__ = ["Socket", "Endpoint", "Context", "PROTOCOL_NAMES"]
+
+# Schemes whose addresses carry an IP port (Endpoint.port is None for the others).
+_IP_SCHEMES = {"tcp": None, "tls+tcp": None, "ws": 80, "wss": 443}
 
 Buffer = Union[bytes, bytearray, memoryview, Any]
 
@@ -68,6 +74,30 @@ class Endpoint:
         self.address = address
         self.bound = bound
         self._open = True
+        self._bound_port = 0
+
+    @property
+    def port(self) -> Optional[int]:
+        """The IP port: for a bind of port 0, the one the kernel picked. None for inproc,
+        ipc and abstract addresses."""
+        scheme, sep, rest = self.address.partition("://")
+        if not sep or scheme not in _IP_SCHEMES:
+            return None
+        if self._bound_port:
+            return self._bound_port
+        port = _address_port(rest)
+        return _IP_SCHEMES[scheme] if port is None else port
+
+    @property
+    def url(self) -> str:
+        """The address as bound: ``address`` with the real port when ``:0`` was asked for."""
+        scheme, sep, rest = self.address.partition("://")
+        if not sep or scheme not in _IP_SCHEMES or not self._bound_port:
+            return self.address
+        start, end = _port_span(rest)
+        if rest[start:end] != "0":
+            return self.address
+        return f"{scheme}://{rest[:start]}{self._bound_port}{rest[end:]}"
 
     def shutdown(self) -> None:
         """Remove the endpoint and close every connection made through it.
@@ -95,6 +125,24 @@ class Endpoint:
         kind = "bind" if self.bound else "connect"
         state = "" if self._open else " (shut down)"
         return f"<Endpoint {self.id} {kind} {self.address!r}{state}>"
+
+
+def _port_span(rest: str) -> tuple[int, int]:
+    """Where the port is in ``host:port/path`` (an empty span when there is none)."""
+    slash = rest.find("/")
+    authority_end = len(rest) if slash < 0 else slash
+    authority = rest[:authority_end]
+    colon = authority.rfind(":")
+    if colon < 0 or colon < authority.rfind("]"):
+        return authority_end, authority_end
+    return colon + 1, authority_end
+
+
+def _address_port(rest: str) -> Optional[int]:
+    start, end = _port_span(rest)
+    text = rest[start:end]
+    return int(text) if text.isdigit() else None
+
 
 
 _MS_FOREVER = "an int number of milliseconds (-1 or None for forever)"
@@ -421,6 +469,7 @@ class Socket(_core.Socket):
         """
         eid = self._add_endpoint(address, True)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, True)
+        ep._bound_port = _core.endpoint_port(self._s, eid)
         return ep
 
     def connect(self, address: str) -> Endpoint:
@@ -447,6 +496,32 @@ class Socket(_core.Socket):
 
     listen = bind
     dial = connect
+
+    def monitor(self, *, capacity: int = 1024) -> Monitor:
+        """Watch this socket's connections: a :class:`nanopy.Monitor` of
+        :class:`nanopy.PipeEvent` (connected, disconnected, connect_failed, accept_failed,
+        handshake_failed).
+
+        Parameters
+        ----------
+        capacity:
+            Events kept for a reader that falls behind; beyond it the oldest are dropped
+            and the next event's ``dropped`` says how many.
+
+        Returns
+        -------
+        Monitor
+            Close it (or use ``with``) when done; it ends when the socket closes.
+
+        Raises
+        ------
+        nanopy.BadSocket
+            The socket is closed.
+        """
+        from .monitor import Monitor
+
+        self._check_open()
+        return Monitor(self, capacity)
 
     def context(self) -> Context:
         """A new :class:`Context`: an independent request state, so several requests can be

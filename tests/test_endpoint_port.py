@@ -1,0 +1,102 @@
+"""Binding to port 0 (the kernel picks), Endpoint.url / Endpoint.port, and the conftest
+helper the other tests use instead of guessing a free port."""
+
+from __future__ import annotations
+
+import socket as pysocket
+
+import pytest
+from conftest import bind_any_port
+
+import nanopy
+
+
+def listening_port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def test_bind_port_zero_gets_a_real_port(sock) -> None:
+    s = sock(nanopy.PAIR)
+    ep = s.bind("tcp://127.0.0.1:0")
+    assert isinstance(ep.port, int) and 0 < ep.port < 65536
+    assert ep.url == f"tcp://127.0.0.1:{ep.port}"
+    assert ep.address == "tcp://127.0.0.1:0"  # what was asked for stays visible
+    # Something really listens there, and it is nanopy speaking SP.
+    with pysocket.create_connection(("127.0.0.1", ep.port), timeout=5) as c:
+        assert c.recv(8) == b"\x00SP\x00\x00\x10\x00\x00"
+    peer = sock(nanopy.PAIR)
+    peer.connect(ep.url)
+    peer.send(b"over port 0")
+    assert s.recv() == b"over port 0"
+
+
+def test_two_port_zero_binds_get_two_ports(sock) -> None:
+    s = sock(nanopy.PULL)
+    a, b = s.bind("tcp://127.0.0.1:0"), s.bind("tcp://127.0.0.1:0")
+    assert a.port != b.port
+    pushers = [sock(nanopy.PUSH, connect=url) for url in (a.url, b.url)]
+    for i, p in enumerate(pushers):
+        p.send(b"%d" % i)
+    assert sorted(s.recv() for _ in pushers) == [b"0", b"1"]
+
+
+@pytest.mark.parametrize("host", ["*", "0.0.0.0", "lo"])
+def test_port_zero_keeps_the_host_as_written(sock, host) -> None:
+    ep = sock(nanopy.PAIR).bind(f"tcp://{host}:0")
+    assert ep.url == f"tcp://{host}:{ep.port}"
+    peer = sock(nanopy.PAIR, connect=f"tcp://127.0.0.1:{ep.port}")
+    peer.send(b"x")
+    assert ep.socket.recv() == b"x"
+
+
+def test_port_zero_ipv6(sock) -> None:
+    s = sock(nanopy.PAIR, ipv4only=False)
+    try:
+        ep = s.bind("tcp://[::1]:0")
+    except nanopy.NNError as exc:  # a host without IPv6 loopback
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    assert ep.url == f"tcp://[::1]:{ep.port}"
+    peer = sock(nanopy.PAIR, ipv4only=False, connect=ep.url)
+    peer.send(b"v6")
+    assert s.recv() == b"v6"
+
+
+def test_connecting_to_port_zero_is_invalid(sock) -> None:
+    with pytest.raises(nanopy.NNError) as info:
+        sock(nanopy.PAIR).connect("tcp://127.0.0.1:0")
+    assert info.value.errno == nanopy.EINVAL
+
+
+def test_port_of_other_endpoints(sock, tmp_ipc_dir) -> None:
+    s = sock(nanopy.PAIR)
+    fixed = s.bind("tcp://127.0.0.1:0").port
+    dial = sock(nanopy.PAIR).connect(f"tcp://127.0.0.1:{fixed}")
+    assert (dial.port, dial.url) == (fixed, f"tcp://127.0.0.1:{fixed}")
+    ipc = s.bind(f"ipc://{tmp_ipc_dir}/p.ipc")
+    assert (ipc.port, ipc.url) == (None, f"ipc://{tmp_ipc_dir}/p.ipc")
+    inproc = s.bind("inproc://port-test")
+    assert (inproc.port, inproc.url) == (None, "inproc://port-test")
+
+
+def test_a_fixed_port_is_reported_as_is(sock) -> None:
+    probe = sock(nanopy.PAIR)
+    port = probe.bind("tcp://127.0.0.1:0").port
+    probe.close()
+    s = sock(nanopy.PAIR)
+    try:
+        ep = s.bind(f"tcp://127.0.0.1:{port}")
+    except nanopy.AddressInUse:
+        pytest.skip("the port was taken again in between")
+    assert (ep.port, ep.url) == (port, f"tcp://127.0.0.1:{port}")
+
+
+def test_bind_any_port_helper(sock, nn, tcp_bind) -> None:
+    s = sock(nanopy.PAIR)
+    url = tcp_bind(s)
+    assert url == s.endpoints[0].url
+    raw = nn(nanopy.PAIR)
+    raw_url = bind_any_port(raw)
+    assert listening_port_of(raw_url) > 0
+    nanopy.nn_connect(s.id, raw_url)
+    s.send(b"nn")
+    assert nanopy.nn_recv(raw) == b"nn"
