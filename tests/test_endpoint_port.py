@@ -3,6 +3,7 @@ helper the other tests use instead of guessing a free port."""
 
 from __future__ import annotations
 
+import os
 import socket as pysocket
 
 import pytest
@@ -100,3 +101,67 @@ def test_bind_any_port_helper(sock, nn, tcp_bind) -> None:
     nanopy.nn_connect(s.id, raw_url)
     s.send(b"nn")
     assert nanopy.nn_recv(raw) == b"nn"
+
+
+def _keepalive_of_connection(local_port: int, peer_port: int) -> int:
+    """SO_KEEPALIVE of this process's tcp descriptor whose local and peer ports are these."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            probe = pysocket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        with probe:
+            try:
+                if probe.type != pysocket.SOCK_STREAM or probe.family not in (
+                        pysocket.AF_INET, pysocket.AF_INET6):
+                    continue
+                if (probe.getsockname()[1], probe.getpeername()[1]) != (local_port, peer_port):
+                    continue
+            except OSError:
+                continue
+            return int(probe.getsockopt(pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE))
+    raise AssertionError(f"no descriptor for the connection {local_port} <-> {peer_port}")
+
+
+@pytest.mark.parametrize("side", ["accepted", "dialled"])
+def test_tcp_keepalive_sets_so_keepalive(sock, side) -> None:
+    """Off by default; on, every later tcp connection of the socket has SO_KEEPALIVE, on
+    both accepted and dialled connections; turning it on later leaves earlier ones alone."""
+    for keepalive in (False, True):
+        s = sock(nanopy.PAIR)
+        assert s.tcp_keepalive is False
+        if keepalive:
+            s.tcp_keepalive = True
+        assert s.tcp_keepalive is keepalive
+        with s.monitor() as mon:
+            if side == "accepted":
+                ep = s.bind("tcp://127.0.0.1:0")
+                peer = pysocket.create_connection(("127.0.0.1", ep.port))
+                peer.sendall(b"\x00SP\x00\x00\x10\x00\x00")
+                ev = mon.recv(5000)
+                local, remote = ep.port, peer.getsockname()[1]
+            else:
+                listener = pysocket.socket()
+                listener.bind(("127.0.0.1", 0))
+                listener.listen(1)
+                s.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
+                peer, _ = listener.accept()
+                listener.close()
+                peer.sendall(b"\x00SP\x00\x00\x10\x00\x00")
+                ev = mon.recv(5000)
+                local, remote = peer.getpeername()[1], peer.getsockname()[1]
+            assert ev.kind == "connected"
+            assert _keepalive_of_connection(local, remote) == int(keepalive)
+            peer.close()
+
+
+def test_tcp_keepalive_option_checks(sock) -> None:
+    s = sock(nanopy.PAIR, tcp_keepalive=True)
+    assert s.tcp_keepalive is True
+    s.tcp_keepalive = False
+    assert s.tcp_keepalive is False
+    level, option = nanopy._core.TCP_KEEPALIVE_OPTION
+    with pytest.raises(nanopy.NNError) as info:
+        s.setsockopt(level, option, 2)
+    assert info.value.errno == nanopy.EINVAL

@@ -327,3 +327,22 @@ def test_message_pipe_on_reqrep_and_raw(sock) -> None:
         reply = req.recv_msg()
         assert reply.pipe > 0 and bytes(reply) == b"a"
     assert nanopy.Message.pipe.__doc__
+
+
+def test_trio_arecv(sock) -> None:
+    trio = pytest.importorskip("trio")
+    server = sock(nanopy.PAIR)
+    ep = server.bind("tcp://127.0.0.1:0")
+    mon = server.monitor()
+
+    async def main() -> list[str]:
+        with trio.move_on_after(0.05):  # cancelled: takes nothing
+            await mon.arecv()
+        c = sp_client(ep.port)
+        kinds = [(await mon.arecv(timeout=5000)).kind]
+        c.close()
+        kinds.append((await mon.arecv(timeout=5000)).kind)
+        return kinds
+
+    assert trio.run(main) == ["connected", "disconnected"]
+    mon.close()

@@ -1,4 +1,5 @@
-# Connection events (csrc/monitor.c), endpoint ports and message pipes: included by _core.pyx.
+# Connections you can see: events (csrc/core/monitor.c), endpoint URLs, message pipes and the
+# tcp keep-alive option. Included by _core.pyx.
 # nanopy.monitor builds the public Monitor and PipeEvent on top of MonitorHandle.
 
 from libc.stdint cimport uint32_t
@@ -23,9 +24,14 @@ cdef extern from "core.h" nogil:
     int np_monitor_wait(np_monitor *m, int timeout_ms)
     void np_monitor_close(np_monitor *m)
     void np_monitor_free(np_monitor *m)
-    int np_endpoint_port(int s, int eid)
+    int np_endpoint_url(int s, int eid, char *buf, size_t len)
     uint32_t np_msg_pipe(const np_msg *m)
+    int NP_TCP_PRIVATE_LEVEL
+    int NP_TCP_KEEPALIVE
 
+
+# (level, option) of nanopy's tcp keep-alive socket option (SO_KEEPALIVE on tcp connections).
+TCP_KEEPALIVE_OPTION = (NP_TCP_PRIVATE_LEVEL, NP_TCP_KEEPALIVE)
 
 EVENT_KINDS = ("connected", "disconnected", "connect_failed", "accept_failed",
                "handshake_failed")
@@ -98,8 +104,14 @@ cdef class MonitorHandle:
             np_monitor_close(self._m)
 
 
-def endpoint_port(s, eid):
-    """The port a bound tcp/ws endpoint listens on (0 for other endpoints)."""
+def endpoint_url(s, eid):
+    """The URL of an endpoint as its transport resolved it (a bind to port 0: with the port
+    the kernel chose), else as given."""
     cdef int c_s = _cint(s, 9)
     cdef int c_eid = _cint(eid, 22)
-    return _check(np_endpoint_port(c_s, c_eid))
+    cdef char buf[256]
+    cdef int rc
+    with nogil:
+        rc = np_endpoint_url(c_s, c_eid, buf, sizeof(buf))
+    _check(rc)
+    return buf[:min(rc, 255)].decode("utf-8", "replace")

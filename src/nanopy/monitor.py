@@ -10,7 +10,7 @@ a reader.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterator, NamedTuple, Optional
+from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
 from . import _aio, _core
 from .constants import EBADF
@@ -56,14 +56,6 @@ class PipeEvent(NamedTuple):
     dropped: int
 
 
-async def _wait_readable(fd: int, timeout: Optional[int]) -> None:
-    """Wait in the running event loop until ``fd`` is readable (Timeout after ``timeout`` ms),
-    with the same wait the sockets use."""
-    wait: Callable[[int, Optional[int]], Awaitable[None]]
-    wait = getattr(_aio, "wait_readable", None) or _aio._wait_readable
-    await wait(fd, timeout)
-
-
 class Monitor:
     """Connection events of one socket, oldest first (see :meth:`nanopy.Socket.monitor`).
 
@@ -104,14 +96,15 @@ class Monitor:
         return PipeEvent(*self._handle.recv(wait))
 
     async def arecv(self, timeout: Optional[float] = None) -> PipeEvent:
-        """:meth:`recv` for coroutines: waits without blocking the event loop or using a
-        thread. A cancelled call takes nothing from the queue."""
+        """:meth:`recv` for coroutines, under asyncio, uvloop or trio: waits on the monitor's
+        descriptor without blocking the event loop or using a thread. A cancelled call takes
+        nothing from the queue."""
         while True:
             event = self._handle.take()
             if event is not None:
                 return PipeEvent(*event)
-            await _wait_readable(self.fileno(), None if timeout is None or timeout < 0
-                                 else int(timeout))
+            await _aio.wait_readable(self.fileno(), None if timeout is None or timeout < 0
+                                     else int(timeout))
 
     def fileno(self) -> int:
         """A descriptor that is readable while an event waits (or once the monitor closed)."""
