@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket as pysocket
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +24,23 @@ def free_tcp_port() -> int:
         return int(s.getsockname()[1])
 
 
+def bind_any_port(sock: nanopy.Socket | int, host: str = "127.0.0.1") -> str:
+    """Bind ``sock`` (a nanopy.Socket or an nn_* socket id) to ``tcp://host:0``, a port the
+    kernel picks, and return the URL really bound (``tcp://127.0.0.1:41234``): no race with
+    other processes, unlike picking a free port first."""
+    if isinstance(sock, nanopy.Socket):
+        return sock.bind(f"tcp://{host}:0").url
+    from nanopy import _core
+
+    return str(_core.endpoint_url(sock, nanopy.nn_bind(sock, f"tcp://{host}:0")))
+
+
+@pytest.fixture
+def tcp_bind() -> Callable[..., str]:
+    """``tcp_bind(sock)``: bind to a kernel-chosen port on 127.0.0.1 and return the URL."""
+    return bind_any_port
+
+
 @pytest.fixture
 def tmp_ipc_dir() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="np", dir="/tmp") as d:
@@ -36,7 +54,7 @@ def make_address(transport: str, tmpdir: str) -> str:
         return f"inproc://test-{os.getpid()}-{n}"
     if transport == "ipc":
         return f"ipc://{tmpdir}/s{n}.ipc"
-    return f"tcp://127.0.0.1:{free_tcp_port()}"
+    return f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
 
 
 @pytest.fixture(params=["inproc", "ipc", "tcp"])
@@ -135,3 +153,28 @@ def skip_or_fail(reason: str) -> None:
     if os.environ.get("CI", "").strip().lower() == "true":
         pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
     pytest.skip(reason)
+
+
+def unclaimed_tcp_port() -> int:
+    """A free TCP port for a test that needs the address before anything binds it (a
+    connect made before the bind, or an address handed to another process).
+
+    Drawn at random from outside the kernel's ephemeral port range, so no port-0 bind and no
+    outgoing connection of any process can take it between this call and the bind (the
+    race a port found by binding port 0 and closing has); checked free here. When the test
+    binds first, binding port 0 in place is better still."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999
+    spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 100]
+    while True:
+        a, b = random.choice(spans)
+        port = random.randint(a, b)
+        with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port

@@ -82,7 +82,7 @@ _SUMMARIES = {
     "demo": "send a few messages over inproc, ipc and tcp and show what happened",
     "cat": "nanocat-compatible tool: open a socket, send and/or print messages",
     "perf": "latency and throughput tools (local_lat, remote_lat, local_thr, ...)",
-    "probe": "dial an address and say what answers (SP protocol, or not an SP peer)",
+    "probe": "dial an address and print which SP protocol answers (--watch: connections)",
 }
 
 
