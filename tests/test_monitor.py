@@ -346,3 +346,19 @@ def test_trio_arecv(sock) -> None:
 
     assert trio.run(main) == ["connected", "disconnected"]
     mon.close()
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_bench_cells_run_and_lose_no_message(transport, tmp_path) -> None:
+    """The bench module's cells (bench/monitor_bench.py), in a short form: every message of a
+    PUSH process arrives at the PULL socket in every mode, with the monitor never read while
+    another process connects and disconnects as fast as it can."""
+    bench_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "bench")
+    sys.path.insert(0, bench_dir)
+    try:
+        import monitor_bench
+    finally:
+        sys.path.remove(bench_dir)
+    for mode in monitor_bench.MODES:
+        assert monitor_bench.measure(transport, 64, 5000, mode, str(tmp_path)) > 0
