@@ -18,10 +18,9 @@ _counter = itertools.count()
 
 
 def free_tcp_port() -> int:
-    """A TCP port that nothing listens on right now."""
-    with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Kept for the files that still call it: the same as ``unclaimed_tcp_port`` (a port no
+    port-0 bind can take). Binding port 0 in place (``bind_any_port``) is better."""
+    return unclaimed_tcp_port()
 
 
 def bind_any_port(sock: nanopy.Socket | int, host: str = "127.0.0.1") -> str:
