@@ -25,6 +25,7 @@ from .errors import (
     Terminated,
     Timeout,
 )
+from .monitor import Monitor, PipeEvent
 from .socket import PROTOCOL_NAMES, Context, Endpoint, Socket
 from .tls import TLSConfig
 
@@ -44,7 +45,12 @@ __all__ = [
     "Endpoint",
     "Context",
     "PROTOCOL_NAMES",
+<<<<<<< HEAD
     "TLSConfig",
+=======
+    "Monitor",
+    "PipeEvent",
+>>>>>>> main
     "device",
     "__version__",
 ]

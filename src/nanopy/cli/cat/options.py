@@ -1,24 +1,5 @@
-"""``nanopy cat``: a drop-in replacement for nanomsg's ``nanocat`` tool.
-
-It accepts nanocat's command line (same options, same abbreviation and clustering rules, same
-mutual exclusions and requirements) and prints received messages in nanocat's five formats
-byte for byte, so scripts written against ``nanocat`` can call ``nanopy cat`` instead.
-
-Behaviour kept from nanocat 1.1.5 on purpose, because scripts may depend on it:
-
-* Without ``--format`` (or a shortcut) nothing is printed for received messages.
-* ``--recv-timeout`` is truncated to whole seconds when it is applied to the socket
-  (``0.5`` means "do not wait at all"); inside the ``--interval`` send/receive loop the
-  millisecond value is used.
-* A receive timeout ends SUB/PULL/REQ/SURVEYOR/PAIR/BUS and REP without ``--data`` quietly with
-  exit status 0, but REP/RESPONDENT with ``--data`` report ``Can't recv: ...`` and exit 3.
-* Runtime failures print ``<what>: <nn_strerror>`` on stderr and exit 3; an unreadable
-  ``--file`` exits 2.
-* ``--`` and a lone ``-`` are skipped, they do not end option parsing.
-
-Deliberate differences: command-line errors print a usage line and exit 2 (nanocat exits 1),
-a negative ``--delay`` is a usage error (nanocat aborts), Ctrl-C exits 130 without a traceback.
-"""
+"""nanocat's command line: the option table, its abbreviation and clustering rules, the
+mutual exclusions and requirements, and the usage and help texts."""
 
 from __future__ import annotations
 
@@ -27,109 +8,12 @@ import os
 import re
 import struct
 import sys
-import time
 from dataclasses import dataclass, field
-from typing import IO, Callable, Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
-__all__ = [
-    "FORMATS",
-    "CatOptions",
-    "CatUsageError",
-    "format_message",
-    "parse_args",
-    "usage_line",
-    "help_text",
-    "run",
-    "main",
-]
+from .formats import FORMATS
 
 PROG = "nanopy cat"
-
-#: Output formats in nanocat's order; ``no`` (the default) prints nothing.
-FORMATS: Tuple[str, ...] = ("no", "raw", "ascii", "quoted", "msgpack", "hex")
-
-
-# --------------------------------------------------------------------------------------------
-# Message formatting
-# --------------------------------------------------------------------------------------------
-
-
-def _is_c_printable(byte: int) -> bool:
-    """``isprint()`` in the C locale: space through tilde."""
-    return 0x20 <= byte <= 0x7E
-
-
-_ASCII_TABLE = bytes(b if _is_c_printable(b) else ord(".") for b in range(256))
-
-
-def _quoted_escape(byte: int) -> bytes:
-    """How the ``quoted`` format writes one byte."""
-    if byte == 0x0A:
-        return b"\\n"
-    if byte == 0x0D:
-        return b"\\r"
-    if byte in (0x5C, 0x22):  # backslash and double quote get a backslash in front
-        return b"\\" + bytes([byte])
-    if _is_c_printable(byte):
-        return bytes([byte])
-    return b"\\x%02x" % byte
-
-
-_QUOTED_TABLE: Tuple[bytes, ...] = tuple(_quoted_escape(b) for b in range(256))
-
-_HEX_TABLE: Tuple[bytes, ...] = tuple(b"\\x%02x" % b for b in range(256))
-
-
-def format_message(data: bytes, fmt: str) -> bytes:
-    """Render one received message the way nanocat prints it.
-
-    Parameters
-    ----------
-    data:
-        The message body.
-    fmt:
-        One of :data:`FORMATS`: ``no`` (nothing), ``raw`` (the bytes as they are, no
-        delimiter), ``ascii`` (non-printable bytes become ``.``, then a newline), ``quoted``
-        (C-like escapes inside double quotes, then a newline), ``msgpack`` (a msgpack ``bin``
-        object: ``c4``/``c5``/``c6`` marker, big-endian length, the bytes) or ``hex`` (every
-        byte as ``\\xNN`` inside double quotes, then a newline).
-
-    Returns
-    -------
-    bytes
-        Exactly what nanocat writes to stdout for this message.
-
-    Raises
-    ------
-    ValueError
-        If ``fmt`` is not a known format.
-    """
-    data = bytes(data)
-    if fmt == "no":
-        return b""
-    if fmt == "raw":
-        return data
-    if fmt == "ascii":
-        return data.translate(_ASCII_TABLE) + b"\n"
-    if fmt == "quoted":
-        return b'"' + b"".join(_QUOTED_TABLE[b] for b in data) + b'"\n'
-    if fmt == "hex":
-        return b'"' + b"".join(_HEX_TABLE[b] for b in data) + b'"\n'
-    if fmt == "msgpack":
-        size = len(data)
-        if size < 0x100:
-            header = b"\xc4" + struct.pack(">B", size)
-        elif size < 0x10000:
-            header = b"\xc5" + struct.pack(">H", size)
-        else:
-            header = b"\xc6" + struct.pack(">I", size & 0xFFFFFFFF)
-        return header + data
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
 
 # Bits an option provides (and that other options may require or conflict with).
 _SOCK = 1
@@ -312,7 +196,7 @@ _INT_MIN = -(2**31)
 _INT_MAX = 2**31 - 1
 
 
-def _to_float32(value: float) -> float:
+def to_float32(value: float) -> float:
     """Round a Python float to the nearest C ``float`` (overflow gives an infinity)."""
     if math.isnan(value) or math.isinf(value):
         return value
@@ -341,7 +225,7 @@ def _parse_c_float(text: str) -> float | None:
                 value = -value
         else:
             return None
-    return _to_float32(value)
+    return to_float32(value)
 
 
 def _c_int(value: float) -> int:
@@ -359,12 +243,12 @@ def _wrap_int32(value: int) -> int:
     return (value + 2**31) % 2**32 - 2**31
 
 
-def _seconds_to_ms(seconds: float) -> int:
+def seconds_to_ms(seconds: float) -> int:
     """``(int)(seconds * 1000)`` evaluated in C ``float`` arithmetic."""
-    return _c_int(_to_float32(seconds * 1000.0))
+    return _c_int(to_float32(seconds * 1000.0))
 
 
-def _socket_recv_timeout_ms(seconds: float) -> int:
+def socket_recv_timeout_ms(seconds: float) -> int:
     """The value nanocat gives NN_RCVTIMEO: whole seconds (truncated) times 1000."""
     return _wrap_int32(_c_int(seconds) * 1000)
 
@@ -609,6 +493,7 @@ def help_text(prog: str = PROG) -> str:
     return "\n".join(lines) + "\n"
 
 
+<<<<<<< HEAD:src/nanopy/cat.py
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
@@ -882,3 +767,5 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+=======
+>>>>>>> main:src/nanopy/cli/cat/options.py
