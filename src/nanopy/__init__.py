@@ -45,12 +45,9 @@ __all__ = [
     "Endpoint",
     "Context",
     "PROTOCOL_NAMES",
-<<<<<<< HEAD
-    "TLSConfig",
-=======
     "Monitor",
     "PipeEvent",
->>>>>>> main
+    "TLSConfig",
     "device",
     "__version__",
 ]
