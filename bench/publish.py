@@ -119,7 +119,7 @@ def _intro(meta: Dict[str, Any]) -> str:
     return (f"Run of {meta['date']} at commit {meta.get('commit', '?')}: "
             f"`{meta['command']}` on {meta['machine']}; {meta.get('load', '')}. "
             f"Each figure is the median [min–max] of {meta['runs']} interleaved runs of "
-            f"~{meta['target']} s or more (fan-out and memory cells: fixed counts). "
+            f"~{meta['target']} s or more (PUB fan-out and memory cells: fixed counts). "
             "The JSON behind every table is `bench/results-main.json`.")
 
 

@@ -350,9 +350,10 @@ class Kind:
     cells: Callable[[Plan], List[Cell]]
     run: Callable[[Impl, Cell, int, Addresses, float], str]
     impls: Callable[[Cell, List[Impl]], List[Impl]]
-    #: message count of the calibration run (fixed_count kinds use it for every run).
+    #: message count of the calibration run (fixed-count cells use it for every run).
     initial_count: Callable[[Cell, bool], int]
-    fixed_count: bool = False
+    #: True (or a function of the cell saying so) when the count is not calibrated.
+    fixed_count: Any = False
     #: (numerator, denominator) implementation pairs shown as speed-up columns; the
     #: special denominator "best peer" is the fastest of pyzmq / pynng / nnpy.
     ratios: Sequence[Tuple[str, str]] = (("nanopy", "nanomsg"), ("nanopy", "best peer"))
@@ -443,10 +444,12 @@ def _python_impls(names: Sequence[str]) -> Callable[[Cell, List[Impl]], List[Imp
 
 
 def _fanout_count(cell: Cell, quick: bool) -> int:
+    """PUSH: the calibration count (then sized to the target time like throughput);
+    PUB: a fixed count, so that count x peers deliveries stay near 100,000."""
     peers = int(cell.extra[0][:-5])
     if cell.transport == "push":
-        return 20_000 if quick else 300_000
-    return max(20, (20_000 if quick else 300_000) // peers)  # receptions = count x peers
+        return 5_000 if quick else 20_000
+    return max(20, (10_000 if quick else 100_000) // peers)
 
 
 def _register_builtin_kinds() -> None:
@@ -511,7 +514,8 @@ def _register_builtin_kinds() -> None:
         "us_per_msg", False,
         lambda plan: [Cell("fanout", mode, 64, (f"{n}peers",), f"{mode.upper()} to {n:,}")
                       for mode in ("push", "pub") for n in plan.fanout_peers],
-        _run_fanout, _python_impls(("nanopy", *PY_PEERS)), _fanout_count, fixed_count=True,
+        _run_fanout, _python_impls(("nanopy", *PY_PEERS)), _fanout_count,
+        fixed_count=lambda cell: cell.transport == "pub",
         ratios=(("nanopy", "best peer"),)))
     add_kind(Kind(
         "mem", "Memory per tcp connection, bytes (RSS growth)",
@@ -582,7 +586,7 @@ def run_matrix(plan: Plan, log: Any) -> Dict[str, Dict[str, CellResult]]:
     """Run every cell: calibrate each implementation, then ``runs`` interleaved rounds."""
     results: Dict[str, Dict[str, CellResult]] = {}
     addrs = Addresses(20000 + (os.getpid() % 600) * 20)
-    timeout = max(30.0, plan.target * 30)
+    timeout = max(60.0, plan.target * 60)
     try:
         for kind, cell in cells_of(plan):
             if cell.key in results:
@@ -596,7 +600,8 @@ def run_matrix(plan: Plan, log: Any) -> Dict[str, Dict[str, CellResult]]:
                 if res.error:
                     continue
                 count = kind.initial_count(cell, plan.quick)
-                if kind.fixed_count:
+                fixed = kind.fixed_count(cell) if callable(kind.fixed_count) else kind.fixed_count
+                if fixed:
                     res.count = count
                     players.append(impl)
                     continue
@@ -725,7 +730,7 @@ def render_markdown(results: Dict[str, Dict[str, CellResult]], impls: List[Impl]
            f"Machine: {meta['machine']}  ", f"Load: {meta.get('load', 'not recorded')}  ",
            f"Command: `{meta['command']}`  ",
            f"Each cell: median [min–max] of {meta['runs']} interleaved runs of "
-           f"~{meta['target']} s or more (fan-out and memory cells: fixed counts).", "",
+           f"~{meta['target']} s or more (PUB fan-out and memory cells: fixed counts).", "",
            "Ratio columns: `A ÷ B` is how many times faster (or smaller) A is than B; "
            "> 1 means A is better, whatever the metric's direction. `best peer` is the "
            "fastest of pyzmq / pynng / nnpy (named in brackets).", ""]
@@ -881,6 +886,7 @@ def load_cell_modules(log: Any) -> List[str]:
         if spec is None or spec.loader is None:
             continue
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses in the module look themselves up there
         spec.loader.exec_module(module)
         register = getattr(module, "register", None)
         if register is None:
@@ -906,6 +912,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--transport", help="comma list of tcp,ipc,inproc (default: all)")
     parser.add_argument("--kind", help="comma list of kinds (default: all; built in: "
                                        "thr,lat,async,sub,fanout,mem)")
+    parser.add_argument("--sizes", help="comma list of throughput message sizes in bytes "
+                                        "(default 64,65536,1048576; quick 64,65536)")
+    parser.add_argument("--pins", help="comma list of latency CPU placements: same,split "
+                                       "(default both)")
     parser.add_argument("--out", default=os.path.join(BENCH_DIR, "results"),
                         help="output folder (default bench/results)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -934,12 +944,19 @@ def make_plan(args: argparse.Namespace) -> Plan:
     cpus = os.cpu_count() or 1
     two_cpus = cpus >= 2 and shutil.which("taskset") is not None
     pins = ["same", "split"] if two_cpus else []
+    if args.pins:
+        pins = [p for p in pins if p in args.pins.split(",")]
     if args.quick:
-        return Plan(True, args.runs or 3, args.target or 0.1, impls, transports, kinds,
+        plan = Plan(True, args.runs or 3, args.target or 0.1, impls, transports, kinds,
                     [64, 64 * KIB], [64], [64], pins[:1], [], [1, 1000], [1, 100], [100])
-    return Plan(False, args.runs or 5, args.target or 1.0, impls, transports, kinds,
-                [64, 64 * KIB, MIB], [64, MIB], [64], pins, [("tcp", 64)],
-                [1, 1000, 100000], [1, 100, 1000], [1000])
+    else:
+        plan = Plan(False, args.runs or 5, args.target or 1.0, impls, transports, kinds,
+                    [64, 64 * KIB, MIB], [64, MIB], [64], pins, [("tcp", 64)],
+                    [1, 1000, 100000], [1, 100, 1000], [1000])
+    if args.sizes:
+        plan.thr_sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+        plan.nodelay_sizes = [x for x in plan.nodelay_sizes if x in plan.thr_sizes]
+    return plan
 
 
 def write_outputs(results: Dict[str, Dict[str, CellResult]], impls: List[Impl],
@@ -1033,6 +1050,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _git_commit() -> str:
+    if os.environ.get("BENCH_COMMIT"):  # a run from an exported copy of a commit
+        return os.environ["BENCH_COMMIT"]
     try:
         proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, cwd=REPO_DIR, timeout=10)
@@ -1048,6 +1067,7 @@ def _load_publish() -> Any:
                                                   os.path.join(BENCH_DIR, "publish.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -14,7 +14,6 @@ import sys
 from typing import Dict, List
 
 import pytest
-
 from conftest import skip_or_fail
 
 from nanopy import perf
