@@ -1033,6 +1033,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         "commit": _git_commit(),
     }
     write_outputs(results, plan.impls, meta, args.out)
+    if "async" in plan.kinds:  # zmq.asyncio/pynng/uvloop cells: bench/async_bench.py
+        import async_bench
+
+        async_data = async_bench.run_cells(plan.quick, 3 if plan.quick else max(plan.runs, 5),
+                                           0.2 if plan.quick else 1.0, log)
+        with open(os.path.join(args.out, "latest.md"), "a") as fh:
+            fh.write("\n## Async cells\n\n" + async_bench.render_markdown(async_data))
+        with open(os.path.join(args.out, "latest-async.json"), "w") as fh:
+            json.dump(async_data, fh, indent=1)
     log(f"\nwrote {args.out}/latest.md, latest.json, throughput.png in {meta['elapsed_s']} s")
     if args.publish:
         publish = _load_publish()

@@ -39,6 +39,11 @@ Extra tools, same output lines:
 Every tool is written once against :class:`Peer`, a small adapter over a messaging
 library; the benchmark harness (``bench/``) plugs pyzmq, pynng and nnpy into the same
 tools, so every library runs the same loop.
+
+Addresses may use every transport, ``ws://``, ``wss://``, ``tls+tcp://`` and ``abstract://``
+included. The TLS ones read their certificates from the environment: the binding side
+``NANOPY_TLS_CERT`` and ``NANOPY_TLS_KEY`` (PEM files), the connecting side
+``NANOPY_TLS_CA`` (without it the server's certificate is not verified: benchmarks only).
 """
 
 from __future__ import annotations
@@ -74,6 +79,25 @@ NODELAY_TOOLS = ("local_lat", "remote_lat", "inproc_lat", "remote_lat_async",
                  "pub_feed", "sub_match")
 
 Sock = Any
+
+
+def _tls_before(nn: Any, s: int, address: str, server: bool) -> None:
+    """Give socket s the TLS configuration a tls+tcp:// or wss:// endpoint needs, from
+    NANOPY_TLS_CERT/NANOPY_TLS_KEY (binding side) or NANOPY_TLS_CA (connecting side)."""
+    import os
+
+    from .tls import TLS_OPTION_CONFIG, TLS_OPTION_LEVEL, TLSConfig, needs_tls
+
+    if not needs_tls(address):
+        return
+    env = os.environ
+    if server:
+        config = TLSConfig(server=True, cert_file=env.get("NANOPY_TLS_CERT"),
+                           key_file=env.get("NANOPY_TLS_KEY"))
+    else:
+        ca = env.get("NANOPY_TLS_CA")
+        config = TLSConfig(server=False, ca_file=ca, verify=ca is not None)
+    nn.nn_setsockopt(s, TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, config.to_bytes())
 
 
 class UsageError(Exception):
@@ -202,9 +226,11 @@ class NanopyPeer(Peer):
         return self._socket(self.nn.NN_PULL)
 
     def bind(self, sock: int, address: str) -> None:
+        _tls_before(self.nn, sock, address, True)
         self.nn.nn_bind(sock, address)
 
     def connect(self, sock: int, address: str) -> None:
+        _tls_before(self.nn, sock, address, False)
         self.nn.nn_connect(sock, address)
 
     def sender(self, sock: int) -> Callable[[bytes], Any]:
