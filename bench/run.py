@@ -739,8 +739,9 @@ def render_markdown(results: Dict[str, Dict[str, CellResult]], impls: List[Impl]
         if not keys:
             continue
         used = [n for n in names if any(n in results[k] for k in keys)]
+        peers_used = any(p in used for p in PY_PEERS)
         ratios = [(a, b) for a, b in kind.ratios
-                  if a in used and (b == "best peer" or b in used)]
+                  if a in used and (b in used or (b == "best peer" and peers_used))]
         out += [f"## {kind.title}", "", kind.note, ""]
         header = ["cell", *used, *[f"{a} ÷ {b}" for a, b in ratios]]
         out.append("| " + " | ".join(header) + " |")

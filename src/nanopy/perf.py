@@ -100,6 +100,16 @@ def _tls_before(nn: Any, s: int, address: str, server: bool) -> None:
     nn.nn_setsockopt(s, TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, config.to_bytes())
 
 
+def _bind(nn: Any, s: int, address: str) -> None:
+    _tls_before(nn, s, address, True)
+    nn.nn_bind(s, address)
+
+
+def _connect(nn: Any, s: int, address: str) -> None:
+    _tls_before(nn, s, address, False)
+    nn.nn_connect(s, address)
+
+
 class UsageError(Exception):
     """Wrong argument count or a non-numeric number: print the usage line, exit 1."""
 
@@ -226,12 +236,10 @@ class NanopyPeer(Peer):
         return self._socket(self.nn.NN_PULL)
 
     def bind(self, sock: int, address: str) -> None:
-        _tls_before(self.nn, sock, address, True)
-        self.nn.nn_bind(sock, address)
+        _bind(self.nn, sock, address)
 
     def connect(self, sock: int, address: str) -> None:
-        _tls_before(self.nn, sock, address, False)
-        self.nn.nn_connect(sock, address)
+        _connect(self.nn, sock, address)
 
     def sender(self, sock: int) -> Callable[[bytes], Any]:
         return functools.partial(self.nn.nn_send, sock)  # flags default to 0
