@@ -362,3 +362,27 @@ def test_bench_cells_run_and_lose_no_message(transport, tmp_path) -> None:
         sys.path.remove(bench_dir)
     for mode in monitor_bench.MODES:
         assert monitor_bench.measure(transport, 64, 5000, mode, str(tmp_path)) > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_cannot_use_the_parents_monitor(sock) -> None:
+    s = sock(nanopy.PAIR)
+    mon = s.monitor()
+    ep = s.bind("tcp://127.0.0.1:0")
+    pid = os.fork()
+    if pid == 0:  # child: the inherited monitor refuses, and dropping it touches nothing
+        code = 1
+        try:
+            mon.recv(0)
+        except nanopy.BadSocket:
+            code = 0
+        except BaseException:  # noqa: BLE001 - any other outcome fails the test
+            code = 2
+        del mon
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    c = sp_client(ep.port)  # the parent's monitor still works
+    assert mon.recv(5000).kind == "connected"
+    c.close()
+    mon.close()
