@@ -1,6 +1,6 @@
 """Write the hand-made seed inputs of the fuzz targets into fuzz/corpus/<target>/.
 
-Seeds give the fuzzer the shapes that matter from the start (NANOMSG.md section 3 worked
+Seeds give the fuzzer the shapes that matter from the start (the wire format's worked
 examples, every edge of the frame header, backtraces of every depth) so its time goes into
 mutating them rather than rediscovering the format. Run it again after changing a target's
 input layout; the file names are stable so git shows what changed.

@@ -12,7 +12,7 @@ import struct
 import time
 
 import pytest
-from conftest import free_tcp_port, wait_connected, wait_stat
+from conftest import unclaimed_tcp_port, wait_connected, wait_stat
 
 import nanopy
 
@@ -24,7 +24,7 @@ PAIR_HEADER = b"\x00SP\x00\x00\x10\x00\x00"
 def bound(nn):
     """A PAIR bound on a fresh tcp port: (socket id, port)."""
     s = nn(nanopy.NN_PAIR)
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     nanopy.nn_bind(s, f"tcp://127.0.0.1:{port}")
     return s, port
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from conftest import free_tcp_port, make_address, wait_connected, wait_refused
+from conftest import make_address, unclaimed_tcp_port, wait_connected, wait_refused
 
 import nanopy
 
@@ -397,7 +397,7 @@ def test_close_with_default_linger_delivers_queued_messages(nn, addr) -> None:
 
 @pytest.mark.timeout(30)
 def test_close_with_linger_returns_within_linger_when_peer_stalls(nn) -> None:
-    url = f"tcp://127.0.0.1:{free_tcp_port()}"
+    url = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     b = nn(nanopy.NN_PAIR)
     nanopy.nn_bind(b, url)
     a = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
@@ -473,9 +473,9 @@ def test_large_bytes_are_handed_over_by_reference_over_inproc(nn) -> None:
 
 
 def test_large_bytes_keep_their_content_over_streams(nn, tmp_ipc_dir) -> None:
-    from conftest import free_tcp_port, wait_connected
+    from conftest import unclaimed_tcp_port, wait_connected
 
-    for url in (f"tcp://127.0.0.1:{free_tcp_port()}", f"ipc://{tmp_ipc_dir}/lent.ipc"):
+    for url in (f"tcp://127.0.0.1:{unclaimed_tcp_port()}", f"ipc://{tmp_ipc_dir}/lent.ipc"):
         a, b = nn(nanopy.NN_PAIR), nn(nanopy.NN_PAIR)
         nanopy.nn_setsockopt(b, nanopy.NN_SOL_SOCKET, nanopy.NN_RCVMAXSIZE, -1)
         nanopy.nn_bind(a, url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import free_tcp_port, wait_refused
+from conftest import unclaimed_tcp_port, wait_refused
 
 import nanopy
 
@@ -37,7 +37,7 @@ def test_pair_and_pull_never_connect_ipc(nn, tmp_ipc_dir) -> None:
 
 
 def test_pair_and_pull_never_connect_tcp(nn) -> None:
-    _assert_never_connects(nn, f"tcp://127.0.0.1:{free_tcp_port()}", True)
+    _assert_never_connects(nn, f"tcp://127.0.0.1:{unclaimed_tcp_port()}", True)
 
 
 @pytest.mark.parametrize(

@@ -32,14 +32,15 @@ mkdir -p "$WORK/bin"
 CSRC="$ROOT/csrc"
 
 # What each target links besides itself (fuzz_trie includes trie.c; fuzz_bt needs the
-# socket/pipe code np_bt_recv calls into, i.e. the whole core minus Python).
+# socket/pipe code np_bt_recv calls into, i.e. the whole core minus Python and its tests).
 sources_for() {
     case $1 in
-        frame) echo "$CSRC/frame.c $CSRC/msg.c" ;;
+        frame) echo "$CSRC/transports/frame.c $CSRC/core/msg.c" ;;
         trie) echo "" ;;
-        wsframe) echo "$CSRC/transports/ws_frame.c $CSRC/msg.c" ;;
+        wsframe) echo "$CSRC/transports/ws_frame.c $CSRC/core/msg.c" ;;
         wshttp) echo "$CSRC/transports/ws_http.c" ;;
-        bt) ls "$CSRC"/*.c "$CSRC"/protocols/*.c "$CSRC"/transports/*.c | tr '\n' ' ' ;;
+        bt) ls "$CSRC"/core/*.c "$CSRC"/platform/*.c "$CSRC"/protocols/*.c \
+               "$CSRC"/transports/*.c | tr '\n' ' ' ;;
         *) echo "unknown target $1" >&2; exit 2 ;;
     esac
 }

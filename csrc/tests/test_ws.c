@@ -3,15 +3,15 @@
  * RFC 6455 frame decoder/encoder. ws_frame.c is compiled in (not linked) so allocations can
  * be counted: an oversized frame must be refused before anything is allocated.
  */
-// deps: msg.c transports/ws_http.c
-#include "../transports/ws_http.h"
+// deps: core/msg.c transports/ws_http.c
+#include "transports/ws_http.h"
 #include "tinytest.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../msg.h"
+#include "core/msg.h"
 
 static int alloc_calls;
 
@@ -22,7 +22,7 @@ static np_msg *counting_alloc(size_t n)
 }
 
 #define np_msg_alloc counting_alloc
-#include "../transports/ws_frame.c"
+#include "transports/ws_frame.c"
 #undef np_msg_alloc
 
 /* ---- SHA-1, base64, accept ------------------------------------------------------------- */

@@ -11,7 +11,7 @@
 #ifndef NP_WS_FRAME_H
 #define NP_WS_FRAME_H
 
-#include "../msg.h"
+#include "core/msg.h"
 
 #include <stddef.h>
 #include <stdint.h>

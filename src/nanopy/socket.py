@@ -256,11 +256,11 @@ class Socket(_core.Socket):
         if self.closed:
             return
         try:
-            s = self.id
+            self.id  # noqa: B018 (raises EBADF when inherited through fork)
         except NNError:  # inherited through fork(): the parent owns it
             super().close()
             return
-        _aio.wake_on_close(s)
+        _aio.wake_on_close(self)
         self._endpoints.clear()
         super().close()
 
@@ -464,49 +464,14 @@ class Socket(_core.Socket):
         """
         return Context(self)
 
-    # ---- asyncio (the work is in nanopy._aio) ----------------------------------------
+    # ---- async (asyncio, uvloop, trio): the coroutines live in nanopy._aio ------------
 
-    async def arecv(self) -> bytes:
-        """Receive without blocking the event loop. Honours ``recv_timeout``; a cancelled
-        call consumes nothing, so the message stays for the next receiver.
-
-        Returns
-        -------
-        bytes
-            The message body.
-
-        Raises
-        ------
-        NNError
-            ``Timeout`` when recv_timeout expires, ``BadSocket`` when closed meanwhile.
-        """
-        return await _aio.arecv(self)
-
-    async def asend(self, data: Buffer) -> int:
-        """Send without blocking the event loop; honours ``send_timeout``.
-
-        Parameters
-        ----------
-        data : bytes-like
-            The message.
-
-        Returns
-        -------
-        int
-            The number of bytes sent.
-
-        Raises
-        ------
-        NNError
-            ``Timeout`` when send_timeout expires, ``BadSocket`` when closed meanwhile.
-        """
-        return await _aio.asend(self, data)
+    arecv = _aio.arecv
+    asend = _aio.asend
+    __anext__ = _aio.anext
 
     def __aiter__(self) -> Socket:
         return self
-
-    async def __anext__(self) -> bytes:
-        return await _aio.anext(self)
 
 
 class Context:

@@ -36,9 +36,10 @@ COUNT = pick(300, 1000)  # 1.2 MB (CI) per subscriber: the slow ones' queues fil
 SNDBUF = 64 * 1024
 
 
-def _run(slow: int) -> tuple[list[int], int, float]:
+def _run(slow: int) -> tuple[list[int], int, float, float]:
     """Publish the paced stream to SUBS - SLOW readers and ``slow`` never-readers.
-    Returns (messages per reader, RSS growth in kB, seconds spent publishing)."""
+    Returns (messages per reader, RSS growth in kB, seconds spent publishing, CPU seconds
+    this process spent meanwhile, I/O thread included)."""
     pub = nanopy.Socket(nanopy.PUB, send_buffer=SNDBUF, linger=0)
     procs = Procs()
     try:
@@ -61,6 +62,7 @@ def _run(slow: int) -> tuple[list[int], int, float]:
         peak = rss0
         body = b"m" * BODY
         sent = 0
+        cpu0 = time.process_time()
         start = time.monotonic()
         while sent < COUNT:
             now = time.monotonic()
@@ -72,13 +74,14 @@ def _run(slow: int) -> tuple[list[int], int, float]:
             if sent % 50 == 0:
                 peak = max(peak, rss_kb())
         elapsed = time.monotonic() - start
+        cpu = time.process_time() - cpu0
         time.sleep(1.0)  # the last messages reach the readers (they are counted, not awaited)
         counts: list[int] = []
         for p in peers:
             p.command("report")
         for p in peers:
             counts += p.wait("report", timeout=60)["counts"]
-        return counts, peak - rss0, elapsed
+        return counts, peak - rss0, elapsed, cpu
     finally:
         procs.close()
         pub.close()
@@ -86,8 +89,8 @@ def _run(slow: int) -> tuple[list[int], int, float]:
 
 @pytest.mark.timeout(pick(120, 600))
 def test_slow_subscribers_do_not_slow_the_others() -> None:
-    alone, _, secs_alone = _run(slow=0)
-    mixed, grew_kb, secs_mixed = _run(slow=SLOW)
+    alone, _, secs_alone, cpu_alone = _run(slow=0)
+    mixed, grew_kb, secs_mixed, cpu_mixed = _run(slow=SLOW)
     share_alone = statistics.median(alone) / COUNT
     share_mixed = statistics.median(mixed) / COUNT
     bound_kb = SLOW * SNDBUF * 2 // 1024 + 16 * 1024
@@ -95,6 +98,8 @@ def test_slow_subscribers_do_not_slow_the_others() -> None:
            messages=COUNT, max_rate=RATE,
            reader_rate_alone=round(statistics.median(alone) / secs_alone, 1),
            reader_rate_with_slow=round(statistics.median(mixed) / secs_mixed, 1),
+           publish_cpu_ms_per_message=[round(cpu_alone * 1000 / COUNT, 3),
+                                       round(cpu_mixed * 1000 / COUNT, 3)],
            share_alone=round(share_alone, 4), share_with_slow=round(share_mixed, 4),
            min_reader_messages=[min(alone), min(mixed)], rss_growth_kb=grew_kb,
            rss_bound_kb=bound_kb)
