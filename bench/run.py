@@ -819,6 +819,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         "elapsed_s": round(time.time() - started, 1),
     }
     markdown = render_markdown(results, plan.impls, meta)
+    if "async" in plan.kinds:  # zmq.asyncio/pynng/uvloop cells: bench/async_bench.py
+        import async_bench
+
+        async_data = async_bench.run_cells(plan.quick, 3 if plan.quick else max(plan.runs, 5),
+                                           0.2 if plan.quick else 1.0, log)
+        markdown += "\n## Async cells\n\n" + async_bench.render_markdown(async_data)
+        with open(os.path.join(args.out, "latest-async.json"), "w") as fh:
+            json.dump(async_data, fh, indent=1)
     with open(os.path.join(args.out, "latest.md"), "w") as fh:
         fh.write(markdown)
     payload = {

@@ -41,6 +41,7 @@ np_msg *np_msg_alloc(size_t body_len)
     m->body_len = body_len;
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
+    m->pipe = 0;
     return m;
 }
 
@@ -60,6 +61,7 @@ np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *o
     m->body_len = len;
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
+    m->pipe = 0;
     return m;
 }
 
@@ -82,6 +84,7 @@ np_msg *np_msg_share(const np_msg *m)
     c->body_len = m->body_len;
     c->hdr = c->hdr_inline;
     c->hdr_len = 0;
+    c->pipe = m->pipe;
     if (np_msg_set_hdr(c, m->hdr, m->hdr_len) != 0) {
         np_msg_free(c);
         return NULL;
@@ -140,6 +143,8 @@ np_msg *np_msg_flat_copy(const np_msg *m)
         memcpy(c->body + m->hdr_len, m->body, m->body_len);
     return c;
 }
+
+uint32_t np_msg_pipe(const np_msg *m) { return m->pipe; }
 
 void np_msg_free(np_msg *m)
 {

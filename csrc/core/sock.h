@@ -16,6 +16,7 @@
 
 #include "core.h"
 #include "core/loop.h"
+#include "core/monitor.h"
 #include "core/msg.h"
 #include "core/protocol.h"
 #include "core/queue.h"
@@ -61,6 +62,9 @@ struct np_pipe {
     /* Protocol scratch space. */
     void *proto_data;
     int proto_flag;
+    /* Monitor events: the endpoint it came through and the peer's address as a URL. */
+    int ep_id;
+    char remote[NP_SOCKADDR_MAX];
 };
 
 /* An endpoint created by bind or connect. Owned by its socket; used on the I/O thread only. */
@@ -114,6 +118,10 @@ struct np_sock {
     int next_ctx_id;
     atomic_int local_pipes;  /* attached pipes to sockets of this process (NP_SEND_GIL_HELD) */
     uint32_t next_pipe_id;
+    /* connection-event readers (monitor.c) */
+    pthread_mutex_t mon_lock;
+    struct np_monitor *monitors;
+    atomic_int nmonitors;
     /* options */
     int linger, sndbuf, rcvbuf, sndtimeo, rcvtimeo, reconnect_ivl, reconnect_ivl_max;
     int sndprio, rcvprio, ipv4only, rcvmaxsize, maxttl;

@@ -53,6 +53,7 @@ static int socket_build(const np_proto_ops *ops, int domain, int protocol, np_so
     s->protocol = protocol;
     s->ops = ops;
     socket_set_defaults(s);
+    np_monitors_init(s);
     if (ops->state_size && !(s->proto = calloc(1, ops->state_size))) {
         np_sock_unref(s);
         return -ENOMEM;
@@ -148,6 +149,7 @@ static void socket_close(np_sock *s)
             usleep(1000);
     }
     np_loop_call(socket_teardown_on_loop, s);
+    np_monitors_socket_closed(s);
     np_table_remove(id);
     np_sock_unref(s);
 }

@@ -66,6 +66,7 @@ void np_stream_conn_close(np_stream *st, int broken)
         np_pipe_detach(st->pipe, broken);
     } else if (broken && !was_active) {
         atomic_fetch_add(&st->sock->broken, 1);
+        np_ep_report_failure(st->ep, NP_EV_HANDSHAKE_FAILED, st->ioh.fd);
     }
     np_loop_remove(&st->ioh);
     if (st->ops->conn_fini)
@@ -112,6 +113,7 @@ static int stream_attach_pipe(np_stream *st)
     atomic_init(&sp->read_stalled, 0);
     sp->conn = st;
     sp->fd = st->ioh.fd;
+    np_format_peer(st->ep, st->ioh.fd, p->remote, sizeof(p->remote));
     sp->ipc = st->ops->ipc;
     sp->direct_ok = !st->ops->read && !st->ops->writev && !st->ops->framing;
     p->outq = &sp->outq;

@@ -46,6 +46,7 @@ static int stream_inbound_room(np_pipe *p) { return np_ring_has_room(&p->inq, p-
 static void stream_deliver(np_stream *st, np_msg *m)
 {
     np_pipe *p = st->pipe;
+    m->pipe = p->id;
     if (!(st->sock->ops->dirs & NP_CAN_RECV) || np_ring_push(&p->inq, m, np_msg_wire_len(m)))
         np_msg_free(m);  /* PUB/PUSH never read what a peer sends */
 }

@@ -24,6 +24,7 @@ from .errors import (
     Terminated,
     Timeout,
 )
+from .monitor import Monitor, PipeEvent
 from .socket import PROTOCOL_NAMES, Context, Endpoint, Socket
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "Endpoint",
     "Context",
     "PROTOCOL_NAMES",
+    "Monitor",
+    "PipeEvent",
     "device",
     "__version__",
 ]

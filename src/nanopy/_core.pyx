@@ -169,6 +169,9 @@ cdef object _body_object(np_msg *m):
     return PyBytes_FromStringAndSize(<const char *>np_msg_body(m), <Py_ssize_t>size)
 
 
+include "monitor.pxi"
+
+
 cdef class Message:
     """A received message whose body is exposed through the buffer protocol without a copy.
 
@@ -200,6 +203,11 @@ cdef class Message:
     @property
     def bytes(self):
         return self.__bytes__()
+
+    @property
+    def pipe(self):
+        """Id of the connection the message came through (as monitor events name it)."""
+        return np_msg_pipe(self._msg) if self._msg is not NULL else 0
 
     def __getbuffer__(self, Py_buffer *view, int flags):
         if flags & PyBUF_WRITABLE:

@@ -267,6 +267,8 @@ def _tcp_reason(rest: str, errnum: int, bind: bool) -> Optional[str]:
         host, colon, port = hostport.rpartition(":")
     if errnum == _errno.ENODEV:
         where = iface if semi else host
+        if where.startswith("[") or ":" in where:
+            return f"IPv6 address {where!r} on a socket with ipv4only set (set ipv4only = False)"
         return f"no local interface or address {where!r}"
     if errnum != _errno.EINVAL:
         return None
