@@ -7,6 +7,7 @@ import datetime
 import ipaddress
 import os
 import shutil
+import signal
 import socket as pysocket
 import subprocess
 import sys
@@ -334,3 +335,18 @@ def test_watch_prints_connection_events(tmp_ipc_dir) -> None:
     assert connected[4].startswith("tcp://127.0.0.1:")
     assert disconnected[1:5] == ["disconnected", "pipe", connected[3], connected[4]]
     assert failed[1] == "handshake_failed"
+
+
+def test_watch_ends_on_ctrl_c_without_a_traceback() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "nanopy", "probe", "--watch",
+                             "tcp://127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert "listening as PAIR (16)" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130 and err == ""

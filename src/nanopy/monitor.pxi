@@ -49,8 +49,8 @@ cdef class MonitorHandle:
     cdef np_monitor *_m
 
     def __cinit__(self, s, capacity):
-        cdef int c_s = _cint(s, 9)
-        cdef int c_capacity = _cint(capacity, 22)
+        cdef int c_s = _cint(s, EBADF)
+        cdef int c_capacity = _cint(capacity, EINVAL)
         _check(np_monitor_open(c_s, c_capacity, &self._m))
 
     def __dealloc__(self):
@@ -68,7 +68,7 @@ cdef class MonitorHandle:
         is none yet; EBADF once the monitor (or its socket) is closed and nothing is left."""
         cdef np_pipe_event ev
         cdef int rc = np_monitor_take(self._m, &ev)
-        if rc == -11:
+        if rc == -EAGAIN:
             return None
         if rc < 0:
             raise error_for(-rc, "monitor is closed")
@@ -76,7 +76,7 @@ cdef class MonitorHandle:
 
     def recv(self, timeout):
         """Wait up to ``timeout`` ms (negative: forever) for an event; ETIMEDOUT if none."""
-        cdef int c_timeout = _cint(timeout, 22)
+        cdef int c_timeout = _cint(timeout, EINVAL)
         cdef np_pipe_event ev
         cdef int rc, wait_ms = c_timeout
         deadline = None if c_timeout < 0 else _monotonic() + c_timeout / 1000.0
@@ -84,19 +84,19 @@ cdef class MonitorHandle:
             rc = np_monitor_take(self._m, &ev)
             if rc == 0:
                 return _event_tuple(&ev)
-            if rc != -11:
+            if rc != -EAGAIN:
                 raise error_for(-rc, "monitor is closed")
             if deadline is not None:
                 wait_ms = <int>max(0.0, (deadline - _monotonic()) * 1000.0 + 0.999)
             with nogil:
                 rc = np_monitor_wait(self._m, wait_ms)
-            if rc == -4:
+            if rc == -EINTR:
                 PyErr_CheckSignals()
-            elif rc == -110:
+            elif rc == -ETIMEDOUT:
                 rc = np_monitor_take(self._m, &ev)
                 if rc == 0:
                     return _event_tuple(&ev)
-                raise error_for(110 if rc == -11 else -rc)
+                raise error_for(ETIMEDOUT if rc == -EAGAIN else -rc)
 
     def close(self):
         """Stop collecting events and wake a thread waiting in recv (it gets EBADF)."""
@@ -107,8 +107,8 @@ cdef class MonitorHandle:
 def endpoint_url(s, eid):
     """The URL of an endpoint as its transport resolved it (a bind to port 0: with the port
     the kernel chose), else as given."""
-    cdef int c_s = _cint(s, 9)
-    cdef int c_eid = _cint(eid, 22)
+    cdef int c_s = _cint(s, EBADF)
+    cdef int c_eid = _cint(eid, EINVAL)
     cdef char buf[256]
     cdef int rc
     with nogil:
