@@ -98,6 +98,7 @@ struct np_stream {
     uint8_t hs_in[NP_HANDSHAKE_LEN];
     size_t hs_got;
     np_timer hs_timer;
+    int64_t active_since_us;  /* when the connection was established (np_now_us) */
     np_decoder dec;
     uint8_t *rbuf;
     size_t roff, rlen;
