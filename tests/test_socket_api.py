@@ -473,3 +473,20 @@ def test_socket_inherited_through_fork_is_ebadf_and_never_reaches_a_new_socket(s
     assert outcome == f"{nanopy.EBADF}:socket created in parent process"
     assert fresh_alive == "True"
     assert inherited.getsockopt(nanopy.NN_SOL_SOCKET, nanopy.NN_PROTOCOL) == nanopy.PAIR
+
+
+def test_socket_vs_nn_bench_script_runs() -> None:
+    """bench/socket_vs_nn.py (the Socket vs nn_* comparison) keeps working; a tiny run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "socket_vs_nn.py"
+    out = subprocess.run([sys.executable, str(script), "--runs", "1", "--count", "2000",
+                          "--transports", "inproc,ipc"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()
+            if line.startswith(("inproc ", "ipc "))]
+    assert [r[0] for r in rows[-2:]] == ["inproc", "ipc"], out.stdout
+    assert all(r[-1].endswith("x") for r in rows[-2:]), out.stdout

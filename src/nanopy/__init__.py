@@ -1,7 +1,8 @@
 """nanopy: nanomsg's scalability protocols as a fast Python package.
 
 Six protocols (PAIR, BUS, REQ/REP, PUB/SUB, PUSH/PULL, SURVEYOR/RESPONDENT) over inproc,
-ipc and tcp, byte-compatible on the wire with nanomsg and NNG. Two APIs over one core:
+ipc, tcp, ws, wss, tls+tcp and abstract, byte-compatible on the wire with nanomsg and NNG.
+Two APIs over one core:
 
 * the nn_* functions, a one-to-one rendering of nanomsg's C API;
 * :class:`nanopy.Socket`, a Pythonic socket with properties, context managers and asyncio.
@@ -26,6 +27,7 @@ from .errors import (
 )
 from .monitor import Monitor, PipeEvent
 from .socket import PROTOCOL_NAMES, Context, Endpoint, Socket
+from .tls import TLSConfig
 
 __all__ = [
     *_api_all,
@@ -45,6 +47,7 @@ __all__ = [
     "PROTOCOL_NAMES",
     "Monitor",
     "PipeEvent",
+    "TLSConfig",
     "device",
     "__version__",
 ]

@@ -54,7 +54,7 @@ from .constants import (
 )
 
 #: Transport schemes the core accepts.
-KNOWN_SCHEMES = ("inproc", "ipc", "tcp")
+KNOWN_SCHEMES = ("inproc", "ipc", "tcp", "ws", "wss", "tls+tcp", "abstract")
 
 #: Longest ipc path a Unix domain socket takes (sun_path holds 108 bytes with the NUL).
 IPC_PATH_MAX = 107

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
 from . import _aio, _core
-from .constants import EBADF
+from .constants import EBADF, EINVAL
 from .errors import NNError, error_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,7 +66,7 @@ class Monitor:
 
     def __init__(self, socket: Socket, capacity: int = DEFAULT_CAPACITY) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise error_for(22, f"monitor capacity must be a positive int, not {capacity!r}")
+            raise error_for(EINVAL, f"monitor capacity must be a positive int, not {capacity!r}")
         self.socket = socket
         self.capacity = capacity
         self._handle = _core.MonitorHandle(socket.id, capacity)

@@ -29,6 +29,11 @@ Extra tools for the benchmark harness (``bench/run.py``), same output lines:
   ``sub_match <connect-to> <msg-size> <msg-count> <subscriptions>``: PUB/SUB
   throughput while the SUB socket holds ``subscriptions - 1`` topics that never
   match plus the one that does; shows the cost of subscription matching.
+
+Addresses may use every transport, ``ws://``, ``wss://``, ``tls+tcp://`` and ``abstract://``
+included. The TLS ones read their certificates from the environment: the binding side
+``NANOPY_TLS_CERT`` and ``NANOPY_TLS_KEY`` (PEM files), the connecting side
+``NANOPY_TLS_CA`` (without it the server's certificate is not verified: benchmarks only).
 """
 
 from __future__ import annotations
@@ -54,6 +59,35 @@ SUB_WINDOW = 100
 #: Topic every ``sub_match`` data message starts with; the non-matching
 #: subscriptions share its first six bytes (``bench.``) so matching must look deeper.
 SUB_TOPIC = b"bench.match"
+
+
+def _tls_before(nn: Any, s: int, address: str, server: bool) -> None:
+    """Give socket s the TLS configuration a tls+tcp:// or wss:// endpoint needs, from
+    NANOPY_TLS_CERT/NANOPY_TLS_KEY (binding side) or NANOPY_TLS_CA (connecting side)."""
+    import os
+
+    from .tls import TLS_OPTION_CONFIG, TLS_OPTION_LEVEL, TLSConfig, needs_tls
+
+    if not needs_tls(address):
+        return
+    env = os.environ
+    if server:
+        config = TLSConfig(server=True, cert_file=env.get("NANOPY_TLS_CERT"),
+                           key_file=env.get("NANOPY_TLS_KEY"))
+    else:
+        ca = env.get("NANOPY_TLS_CA")
+        config = TLSConfig(server=False, ca_file=ca, verify=ca is not None)
+    nn.nn_setsockopt(s, TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, config.to_bytes())
+
+
+def _bind(nn: Any, s: int, address: str) -> None:
+    _tls_before(nn, s, address, True)
+    nn.nn_bind(s, address)
+
+
+def _connect(nn: Any, s: int, address: str) -> None:
+    _tls_before(nn, s, address, False)
+    nn.nn_connect(s, address)
 
 
 class UsageError(Exception):
@@ -142,7 +176,7 @@ def local_lat(bind_to: str, size: int, roundtrips: int) -> None:
     """Bind, then echo ``roundtrips`` messages of ``size`` bytes back to the peer."""
     nn = _nanopy()
     s = _pair_socket()
-    nn.nn_bind(s, bind_to)
+    _bind(nn, s, bind_to)
     _echo_loop(s, size, roundtrips)
     nn.nn_close(s)  # NN_LINGER is honoured: the last echo is flushed before this returns
 
@@ -151,7 +185,7 @@ def remote_lat(connect_to: str, size: int, roundtrips: int) -> None:
     """Connect, time ``roundtrips`` round trips, print the one-way latency."""
     nn = _nanopy()
     s = _pair_socket()
-    nn.nn_connect(s, connect_to)
+    _connect(nn, s, connect_to)
     elapsed = _ping_loop(s, size, roundtrips)
     _print_latency(size, roundtrips, elapsed)
     nn.nn_close(s)
@@ -265,7 +299,7 @@ def local_thr(bind_to: str, size: int, count: int, batch: bool = False) -> None:
     if batch:
         _require_batch()
     s = _pair_socket()
-    nn.nn_bind(s, bind_to)
+    _bind(nn, s, bind_to)
     elapsed = _receive_counted(s, size, count, batch)
     _print_throughput(size, count, elapsed)
     nn.nn_close(s)
@@ -277,7 +311,7 @@ def remote_thr(connect_to: str, size: int, count: int, batch: bool = False) -> N
     if batch:
         _require_batch()
     s = _pair_socket()
-    nn.nn_connect(s, connect_to)
+    _connect(nn, s, connect_to)
     _send_counted(s, size, count, batch)
     nn.nn_close(s)
 
@@ -334,7 +368,7 @@ def pub_feed(bind_to: str, size: int, count: int) -> None:
     for s in (pub, acks):
         nn.nn_setsockopt(s, nn.NN_TCP, nn.NN_TCP_NODELAY, 1)
         nn.nn_setsockopt(s, nn.NN_SOL_SOCKET, nn.NN_LINGER, 1000)
-    nn.nn_bind(pub, bind_to)
+    _bind(nn, pub, bind_to)
     nn.nn_bind(acks, ack_address(bind_to))
     probe = (SUB_TOPIC + b"P").ljust(size, FILL_BYTE)
     data = (SUB_TOPIC + b"D").ljust(size, FILL_BYTE)
@@ -372,7 +406,7 @@ def sub_match(connect_to: str, size: int, count: int, subscriptions: int) -> Non
     for topic in non_matching_topics(max(subscriptions - 1, 0)):
         nn.nn_setsockopt(sub, nn.NN_SUB, nn.NN_SUB_SUBSCRIBE, topic)
     nn.nn_setsockopt(sub, nn.NN_SUB, nn.NN_SUB_SUBSCRIBE, SUB_TOPIC)
-    nn.nn_connect(sub, connect_to)
+    _connect(nn, sub, connect_to)
     nn.nn_connect(acks, ack_address(connect_to))
     nn_send, nn_recv = nn.nn_send, nn.nn_recv
     nn_recv(sub, 0)  # the first probe: PUB now reaches us

@@ -49,6 +49,7 @@ from .constants import (
     PROTOCOL_NAMES,
 )
 from .errors import NNError, error_for
+from .tls import TLS_OPTION_CONFIG, TLS_OPTION_LEVEL, TLSConfig, needs_tls
 
 if TYPE_CHECKING:  # pragma: no cover
     from .monitor import Monitor
@@ -199,7 +200,7 @@ _OPTION_KEYWORDS = (
     "reconnect_interval", "reconnect_interval_max", "send_priority", "recv_priority",
     "ipv4only", "name", "recv_max_size", "max_ttl", "tcp_nodelay", "tcp_keepalive",
     "resend_interval",
-    "survey_deadline",
+    "survey_deadline", "tls",
 )
 
 
@@ -250,6 +251,7 @@ class Socket(_core.Socket):
     ) -> None:
         self._recv_fd = self._send_fd = -1
         self._endpoints: dict[int, Endpoint] = {}
+        self._tls: Optional[TLSConfig] = None
         unknown = set(options) - set(_OPTION_KEYWORDS)
         if unknown:
             raise TypeError(f"unknown Socket option(s): {', '.join(sorted(unknown))}")
@@ -464,6 +466,7 @@ class Socket(_core.Socket):
             EINVAL (ill-formed), EPROTONOSUPPORT (unknown transport), EADDRINUSE, EACCES...;
             the message names the address and the reason.
         """
+        self._check_tls(address, True)
         eid = self._add_endpoint(address, True)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, True)
         ep._url = _core.endpoint_url(self._s, eid)
@@ -487,12 +490,42 @@ class Socket(_core.Socket):
         NNError
             As bind() (a peer that is not there yet is no error).
         """
+        self._check_tls(address, False)
         eid = self._add_endpoint(address, False)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, False)
         return ep
 
     listen = bind
     dial = connect
+
+    # ---- TLS (tls+tcp://, wss://) -----------------------------------------------------
+
+    @property
+    def tls(self) -> Optional[TLSConfig]:
+        """The :class:`nanopy.TLSConfig` of this socket's tls+tcp:// and wss:// endpoints
+        (None until set). Set it before ``bind``/``connect``; endpoints made earlier keep
+        the configuration they started with."""
+        return self._tls
+
+    @tls.setter
+    def tls(self, config: Optional[TLSConfig]) -> None:
+        if config is not None and not isinstance(config, TLSConfig):
+            raise TypeError("tls must be a nanopy.TLSConfig or None")
+        data = config.to_bytes() if config is not None else b""
+        self.setsockopt(TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, data)
+        self._tls = config
+
+    def _check_tls(self, address: str, bind: bool) -> None:
+        if not isinstance(address, str) or not needs_tls(address):
+            return
+        scheme = address.split("://", 1)[0]
+        if self._tls is None:
+            raise error_for(EINVAL, f"{scheme}:// needs a TLS configuration: pass "
+                            "tls=nanopy.TLSConfig(...) to Socket() or set sock.tls first")
+        if self._tls.server != bind:
+            role = "server=True" if bind else "server=False"
+            raise error_for(EINVAL, f"{'bind' if bind else 'connect'} of {scheme}:// needs "
+                            f"a TLSConfig({role}, ...); this socket's is for the other role")
 
     def monitor(self, *, capacity: int = 1024) -> Monitor:
         """Watch this socket's connections: a :class:`nanopy.Monitor` of

@@ -91,6 +91,18 @@ _OPTIONS: Tuple[_Option, ...] = (
             "Endpoints and socket options", "SEC", "give up sending after SEC seconds"),
     _Option("socket-name", None, _STRING, "socket_name", None, 0, 0, 0,
             "Endpoints and socket options", "NAME", "set NN_SOCKET_NAME (used in statistics)"),
+    _Option("cacert", None, _STRING, "cacert", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE",
+            "PEM CA certificates to check the peer with (a listener then requires client "
+            "certificates)"),
+    _Option("cert", "E", _STRING, "cert", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE", "PEM certificate (chain) to present"),
+    _Option("key", None, _STRING, "key", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE", "PEM private key of --cert"),
+    _Option("insecure", "k", _SET, "insecure", True, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", None,
+            "do not verify the peer's certificate (tests only: no protection from an "
+            "active attacker)"),
     _Option("subscribe", None, _APPEND, "subscriptions", None, 0, 0, _SOCK_SUB,
             "SUB options", "PREFIX",
             "receive only messages starting with PREFIX; may be repeated; without it the "
@@ -148,6 +160,10 @@ class CatOptions:
     send_interval: float = -1.0
     data: bytes | None = None
     echo_format: str = "no"
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    insecure: bool = False
 
 
 class CatUsageError(Exception):

@@ -100,9 +100,27 @@ class _CatSession:
                 self._call("Can't subscribe", nn.nn_setsockopt, self.sock, nn.NN_SUB,
                            nn.NN_SUB_SUBSCRIBE, prefix)
         for address in options.bind:
+            self._tls_for(address, True)
             self._call("Can't bind", nn.nn_bind, self.sock, address)
         for address in options.connect:
+            self._tls_for(address, False)
             self._call("Can't connect", nn.nn_connect, self.sock, address)
+
+    def _tls_for(self, address: str, server: bool) -> None:
+        """Before a tls+tcp:// or wss:// endpoint: the socket's TLS configuration for that
+        role, from --cacert/--cert/--key/--insecure (nngcat's flags)."""
+        from ...tls import TLS_OPTION_CONFIG, TLS_OPTION_LEVEL, TLSConfig, needs_tls
+
+        if not needs_tls(address):
+            return
+        o = self.options
+        try:
+            config = TLSConfig(server=server, cert_file=o.cert, key_file=o.key,
+                               ca_file=o.cacert, verify=not o.insecure)
+        except self.nn.NNError as exc:
+            raise _SocketFailure("Can't set TLS configuration", str(exc)) from None
+        self._call("Can't set TLS configuration", self.nn.nn_setsockopt, self.sock,
+                   TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, config.to_bytes())
 
     def close(self, linger_ms: int | None = None) -> None:
         if self.sock is None:
