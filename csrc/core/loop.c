@@ -69,13 +69,18 @@ int np_loop_post(void (*fn)(void *), void *arg)
     c->arg = arg;
     c->next = NULL;
     pthread_mutex_lock(&L.lock);
+    /* Only the command that makes the list non-empty wakes the thread: until the thread
+     * takes the whole list (loop_run_commands), that wake-up is still pending, so posting
+     * to many pipes in a row costs one wake-up, not one system call each. */
+    int was_empty = L.head == NULL;
     if (L.tail)
         L.tail->next = c;
     else
         L.head = c;
     L.tail = c;
     pthread_mutex_unlock(&L.lock);
-    np_wakeup_signal(&L.wake);
+    if (was_empty)
+        np_wakeup_signal(&L.wake);
     return 0;
 }
 

@@ -3,16 +3,39 @@
 
 #include <string.h>
 
+/*
+ * The best (lowest) send and receive priorities among the pipes, recomputed only when the
+ * pipe array changed: a round-robin scan that finds a ready pipe of the best priority
+ * present can stop there, so picking a pipe costs O(1) however many pipes there are
+ * (as long as the next ones are ready), not a walk over all of them.
+ */
+static void refresh_min_prio(np_sock *s)
+{
+    if (s->prio_gen == s->pipes_gen && s->npipes)
+        return;
+    int snd = 1 << 30, rcv = 1 << 30;
+    for (int i = 0; i < s->npipes; i++) {
+        if (s->pipes[i]->sndprio < snd)
+            snd = s->pipes[i]->sndprio;
+        if (s->pipes[i]->rcvprio < rcv)
+            rcv = s->pipes[i]->rcvprio;
+    }
+    s->min_sndprio = snd;
+    s->min_rcvprio = rcv;
+    s->prio_gen = s->pipes_gen;
+}
+
 np_msg *np_fq_recv(np_sock *s, np_pipe **from)
 {
-    int n = s->npipes, best = -1, best_prio = 1 << 30;
+    refresh_min_prio(s);
+    int n = s->npipes, best = -1, best_prio = 1 << 30, stop = s->min_rcvprio;
     for (int k = 0; k < n; k++) {
         int i = (s->fq_cursor + k) % n;
         np_pipe *p = s->pipes[i];
         if (p->rcvprio < best_prio && np_pipe_readable(p)) {
             best = i;
             best_prio = p->rcvprio;
-            if (best_prio == 1)
+            if (best_prio <= stop)
                 break;
         }
     }
@@ -41,14 +64,15 @@ int np_fq_readable(np_sock *s)
 
 static int lb_pick_index(np_sock *s)
 {
-    int n = s->npipes, best = -1, best_prio = 1 << 30;
+    refresh_min_prio(s);
+    int n = s->npipes, best = -1, best_prio = 1 << 30, stop = s->min_sndprio;
     for (int k = 0; k < n; k++) {
         int i = (s->lb_cursor + k) % n;
         np_pipe *p = s->pipes[i];
         if (p->sndprio < best_prio && np_pipe_writable(p)) {
             best = i;
             best_prio = p->sndprio;
-            if (best_prio == 1)
+            if (best_prio <= stop)
                 break;
         }
     }

@@ -126,7 +126,6 @@ typedef struct np_stream_pipe {
     atomic_int write_scheduled;
     atomic_int read_stalled;    /* reading paused because the pipe's inbound ring is full */
     size_t partial;         /* bytes of the first queued message already written directly */
-    int64_t last_send_us;   /* when the previous message was sent (burst detection) */
     np_ring outq;           /* messages waiting for the I/O thread */
 } np_stream_pipe;
 

@@ -242,14 +242,14 @@ static np_stream *stream_alloc(np_ep *ep, const np_stream_ops *ops)
     np_stream *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    st->rbuf = malloc(STREAM_RBUF_SIZE);
-    st->wbuf = malloc(STREAM_WBUF_SIZE);
+    /* rbuf and wbuf (64 KiB each) come with the first read and the first staged write
+     * (stream_io.c): an idle connection, or one that only ever sends, holds neither. */
     st->batch = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->batch));
     st->fhdr = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->fhdr));
     st->iov = calloc(NP_STREAM_IOV_MAX, sizeof(*st->iov));
     if (ops->conn_size)
         st->tdata = calloc(1, ops->conn_size);
-    if (!st->rbuf || !st->wbuf || !st->batch || !st->fhdr || !st->iov ||
+    if (!st->batch || !st->fhdr || !st->iov ||
         (ops->conn_size && !st->tdata)) {
         stream_free(st);
         return NULL;
