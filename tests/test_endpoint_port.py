@@ -165,3 +165,17 @@ def test_tcp_keepalive_option_checks(sock) -> None:
     with pytest.raises(nanopy.NNError) as info:
         s.setsockopt(level, option, 2)
     assert info.value.errno == nanopy.EINVAL
+
+
+@pytest.mark.parametrize("path", ["/sp", ""])
+def test_ws_port_zero(sock, path) -> None:
+    s = sock(nanopy.PAIR)
+    ep = s.bind(f"ws://127.0.0.1:0{path}")
+    assert isinstance(ep.port, int) and ep.port > 0
+    assert ep.url == f"ws://127.0.0.1:{ep.port}{path}"
+    peer = sock(nanopy.PAIR, connect=ep.url)
+    peer.send(b"over ws port 0")
+    assert s.recv() == b"over ws port 0"
+    dial = peer.endpoints[0]
+    assert (dial.port, dial.url) == (ep.port, ep.url)
+    assert sock(nanopy.PAIR).connect("ws://127.0.0.1/x").port == 80

@@ -362,3 +362,68 @@ def test_bench_cells_run_and_lose_no_message(transport, tmp_path) -> None:
         sys.path.remove(bench_dir)
     for mode in monitor_bench.MODES:
         assert monitor_bench.measure(transport, 64, 5000, mode, str(tmp_path)) > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_cannot_use_the_parents_monitor(sock) -> None:
+    s = sock(nanopy.PAIR)
+    mon = s.monitor()
+    ep = s.bind("tcp://127.0.0.1:0")
+    pid = os.fork()
+    if pid == 0:  # child: the inherited monitor refuses, and dropping it touches nothing
+        code = 1
+        try:
+            mon.recv(0)
+        except nanopy.BadSocket:
+            code = 0
+        except BaseException:  # noqa: BLE001 - any other outcome fails the test
+            code = 2
+        del mon
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    c = sp_client(ep.port)  # the parent's monitor still works
+    assert mon.recv(5000).kind == "connected"
+    c.close()
+    mon.close()
+
+
+@pytest.mark.parametrize("scheme", ["ws", "wss", "tls+tcp", "abstract"])
+def test_events_and_message_pipe_over_other_transports(sock, tmp_path, scheme) -> None:
+    from tls_certs import make_pki
+
+    tls = {}
+    if scheme in ("wss", "tls+tcp"):
+        pki = make_pki(tmp_path)
+        tls = {"server": nanopy.TLSConfig(server=True, cert_file=pki.server_cert,
+                                          key_file=pki.server_key),
+               "client": nanopy.TLSConfig(server=False, ca_file=pki.ca)}
+    server = sock(nanopy.PULL, tls=tls["server"]) if tls else sock(nanopy.PULL)
+    with server.monitor() as mon:
+        if scheme == "abstract":
+            ep = server.bind(f"abstract://nanopy-monitor-{os.getpid()}")
+        else:
+            path = "/m" if scheme.startswith("w") else ""
+            ep = server.bind(f"{scheme}://localhost:0{path}")
+            assert ep.port > 0 and ":0" not in ep.url
+        client = sock(nanopy.PUSH, tls=tls["client"]) if tls else sock(nanopy.PUSH)
+        client.connect(ep.url)
+        ev = mon.recv(10000)
+        assert (ev.kind, ev.endpoint) == ("connected", ep.id)
+        if scheme == "abstract":
+            assert ev.address == ep.url
+        else:
+            assert ev.address.startswith(f"{scheme}://127.0.0.1:")
+        client.send(b"m")
+        assert server.recv_msg().pipe == ev.pipe
+        client.close()
+        gone_ev = mon.recv(10000)
+        assert (gone_ev.kind, gone_ev.pipe) == ("disconnected", ev.pipe)
+    if tls:  # a client that does not trust the server: a failed handshake on both sides
+        with server.monitor() as mon:
+            untrusting = sock(nanopy.PUSH, tls=nanopy.TLSConfig(server=False),
+                              reconnect_interval=1000)
+            with untrusting.monitor() as cmon:
+                untrusting.connect(ep.url)
+                assert mon.recv(10000).kind == "handshake_failed"
+                assert cmon.recv(10000).kind == "handshake_failed"

@@ -350,3 +350,23 @@ def test_watch_ends_on_ctrl_c_without_a_traceback() -> None:
         proc.kill()
         proc.wait()
     assert proc.returncode == 130 and err == ""
+
+
+@pytest.mark.parametrize("scheme", ["ws", "abstract", "tls+tcp", "wss"])
+def test_nanopy_peer_over_other_transports(sock, tmp_path, capsys, scheme) -> None:
+    from tls_certs import make_pki
+
+    extra: list[str] = []
+    if scheme in ("tls+tcp", "wss"):
+        pki = make_pki(tmp_path)
+        s = sock(nanopy.RESPONDENT, tls=nanopy.TLSConfig(
+            server=True, cert_file=pki.server_cert, key_file=pki.server_key))
+        extra = ["--cacert", pki.ca]
+    else:
+        s = sock(nanopy.RESPONDENT)
+    if scheme == "abstract":
+        url = s.bind(f"abstract://nanopy-probe-peer-{os.getpid()}").url
+    else:
+        url = s.bind(f"{scheme}://localhost:0{'/sp' if scheme.endswith('s') else ''}").url
+    assert run_cli([url, *extra], capsys) == (
+        0, f"{url}: SP protocol RESPONDENT (99), compatible with SURVEYOR")

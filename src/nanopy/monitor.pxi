@@ -4,6 +4,7 @@
 
 from libc.stdint cimport uint32_t
 
+from os import getpid as _getpid
 from time import monotonic as _monotonic
 
 
@@ -47,17 +48,26 @@ cdef class MonitorHandle:
     descriptor that is readable while an event waits (or once closed)."""
 
     cdef np_monitor *_m
+    cdef int _pid
 
     def __cinit__(self, s, capacity):
         cdef int c_s = _cint(s, EBADF)
         cdef int c_capacity = _cint(capacity, EINVAL)
+        self._pid = _getpid()
         _check(np_monitor_open(c_s, c_capacity, &self._m))
 
     def __dealloc__(self):
-        if self._m is not NULL:
+        # In a forked child the monitor is a copy of the parent's (its locks may be held by a
+        # thread that does not exist here, its descriptor is shared): leave it alone.
+        if self._m is not NULL and self._pid == _getpid():
             np_monitor_close(self._m)
             np_monitor_free(self._m)
-            self._m = NULL
+        self._m = NULL
+
+    cdef int _usable(self) except -1:
+        if self._pid != _getpid():
+            raise error_for(EBADF, "monitor created in parent process")
+        return 0
 
     def fileno(self):
         """The readiness descriptor (for select/poll and event loops)."""
@@ -67,6 +77,7 @@ cdef class MonitorHandle:
         """The oldest event as (kind, pipe, address, endpoint, dropped), or None when there
         is none yet; EBADF once the monitor (or its socket) is closed and nothing is left."""
         cdef np_pipe_event ev
+        self._usable()
         cdef int rc = np_monitor_take(self._m, &ev)
         if rc == -EAGAIN:
             return None
@@ -79,6 +90,7 @@ cdef class MonitorHandle:
         cdef int c_timeout = _cint(timeout, EINVAL)
         cdef np_pipe_event ev
         cdef int rc, wait_ms = c_timeout
+        self._usable()
         deadline = None if c_timeout < 0 else _monotonic() + c_timeout / 1000.0
         while True:
             rc = np_monitor_take(self._m, &ev)
@@ -100,7 +112,7 @@ cdef class MonitorHandle:
 
     def close(self):
         """Stop collecting events and wake a thread waiting in recv (it gets EBADF)."""
-        if self._m is not NULL:
+        if self._m is not NULL and self._pid == _getpid():
             np_monitor_close(self._m)
 
 
