@@ -2,6 +2,7 @@
 
 import glob
 import os
+import sys
 
 from setuptools import Extension, setup
 
@@ -20,6 +21,10 @@ def extensions() -> list:
     extra_compile = ["-O2", "-std=gnu11", "-Wall", "-Wno-unused-function"]
     extra_compile += os.environ.get("NANOPY_CFLAGS", "").split()
     extra_link = ["-pthread"] + os.environ.get("NANOPY_LDFLAGS", "").split()
+    # OpenSSL is loaded at run time (csrc/transports/tls_engine.c): dlopen lives in libdl
+    # on older glibc (manylinux2014).
+    if sys.platform.startswith("linux"):
+        extra_link.append("-ldl")
     try:
         from Cython.Build import cythonize
     except ImportError:  # sdist with the generated C file shipped: no Cython needed

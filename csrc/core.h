@@ -8,14 +8,10 @@
 #ifndef NP_CORE_H
 #define NP_CORE_H
 
+#include "platform/np_errno.h"  /* errno values, and nanomsg's NP_ETERM / NP_EFSM */
+
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
-
-/* nanomsg's own error numbers (above NN_HAUSNUMERO, as in nn.h). */
-#define NP_HAUSNUMERO 156384712
-#define NP_ETERM (NP_HAUSNUMERO + 53)
-#define NP_EFSM (NP_HAUSNUMERO + 54)
 
 #define NP_AF_SP 1
 #define NP_AF_SP_RAW 2
@@ -47,6 +43,30 @@ enum {
 #define NP_REQ_RESEND_IVL 1
 #define NP_SURVEYOR_DEADLINE 1
 #define NP_TCP_NODELAY 1
+/* NN_WS level: the WebSocket frame type of outgoing messages (kept per socket). */
+#define NP_WS_MSG_TYPE 1
+#define NP_WS_MSG_TYPE_TEXT 1
+#define NP_WS_MSG_TYPE_BINARY 2
+
+/*
+ * Private option levels: nanopy's own transport options, at negative levels nanomsg does
+ * not use (its transports sit at -1..-4), so they never collide with a nanomsg option.
+ *
+ * NP_TLS_LEVEL / NP_TLS_CONFIG: the TLS configuration of a socket's tls+tcp:// and wss://
+ * endpoints, one opaque blob (at most NP_TLS_CONFIG_MAX bytes) that the core stores and the
+ * TLS transports read when an endpoint starts. It is text, one "name=value" per line:
+ * names such as ca_file, cert_file, key_file (paths of PEM files), verify (0 or 1) and
+ * server_name; the TLS transport's file documents the full list.
+ *
+ * NP_TCP_PRIVATE_LEVEL / NP_TCP_KEEPALIVE: an int, 0 or 1 (default 0): TCP keep-alive
+ * probes on the connections of tcp-based endpoints made after it is set (NNG's
+ * NNG_OPT_TCP_KEEPALIVE).
+ */
+#define NP_TLS_LEVEL (-1001)
+#define NP_TLS_CONFIG 1
+#define NP_TLS_CONFIG_MAX 4096
+#define NP_TCP_PRIVATE_LEVEL (-1003)
+#define NP_TCP_KEEPALIVE 1
 
 #define NP_DONTWAIT 1
 /* Internal flag of np_send: the caller holds a GIL it would rather release before waking a
@@ -146,7 +166,15 @@ int np_device(int s1, int s2);
 void np_term(void);
 int np_is_terminated(void);
 int np_get_statistic(int s, int stat, uint64_t *value);
-/* Reconnect-and-retry helpers for tests: number of live pipes of a socket. */
-int np_pipe_count(int s);
+
+/* The URL of endpoint eid of socket s as resolved by its transport (for a bind to port 0,
+ * with the port the kernel chose), or as given when the transport resolved nothing.
+ * Copies at most len bytes (NUL-terminated) and returns the full length, or -errno. */
+int np_endpoint_url(int s, int eid, char *buf, size_t len);
+
+/* The I/O backends this process uses (platform/poller.h): "epoll", "kqueue" or "poll";
+ * "eventfd" or "pipe". Chosen from the environment at first use, then fixed. */
+const char *np_poller_backend(void);
+const char *np_wakeup_backend(void);
 
 #endif

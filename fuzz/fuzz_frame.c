@@ -1,21 +1,23 @@
 /*
- * fuzz_frame.c - libFuzzer target: SP handshake + the incremental frame decoder (frame.c).
+ * fuzz_frame.c - libFuzzer target: SP handshake + the incremental frame decoder
+ * (csrc/transports/frame.c).
  *
  * The decoder is the first code that touches bytes from the network, so it is checked
  * differentially: a straightforward whole-buffer reference parser (below) says which
  * messages and which error the stream must produce, and the real decoder is fed the same
  * stream cut at fuzzer-chosen points, mixing the buffered path (np_decoder_feed) with the
- * zero-copy path (np_decoder_direct/advance) the way stream.c does.
+ * zero-copy path (np_decoder_direct/advance) the way the stream engine does.
  *
  * Input layout:
  *   [0]      flags: bit0 = IPC framing; bits 1-2 = how the limit is chosen
  *   [1..3]   limit bytes (meaning depends on the flags)
- *   [4..11]  a peer handshake (decoded, and checked against every local socket type)
+ *   [4..11]  a peer handshake (decoded and re-encoded; which peers a socket accepts is
+ *            protocol-table data, checked by csrc/tests/test_registry.c)
  *   [12..19] PRNG seed for the cut points and the feed/direct choice
  *   [20..]   the byte stream after the handshake
  */
-#include "frame.h"
 #include "core.h"
+#include "transports/frame.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -54,17 +56,6 @@ static uint64_t be64(const uint8_t *p)
     return v;
 }
 
-/* nanomsg's table (NANOMSG.md 3.3), written independently of frame.c's switch. */
-static int ref_compatible(int mine, int peer)
-{
-    static const int pairs[][2] = {{16, 16}, {32, 33}, {33, 32}, {48, 49}, {49, 48},
-                                   {80, 81}, {81, 80}, {98, 99}, {99, 98}, {112, 112}};
-    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
-        if (pairs[i][0] == mine && pairs[i][1] == peer)
-            return 1;
-    return 0;
-}
-
 static void check_handshake(const uint8_t hs[8])
 {
     int got = np_handshake_decode(hs);
@@ -77,10 +68,6 @@ static void check_handshake(const uint8_t hs[8])
         np_handshake_encode(back, got);
         if (memcmp(back, hs, 6) != 0 || back[6] || back[7])
             die("np_handshake_encode does not round-trip");
-        static const int mine[] = {16, 32, 33, 48, 49, 80, 81, 98, 99, 112, 0, 17};
-        for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
-            if (np_peer_compatible(mine[i], got) != ref_compatible(mine[i], got))
-                die("np_peer_compatible disagrees with the reference");
     }
 }
 

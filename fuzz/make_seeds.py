@@ -1,6 +1,6 @@
 """Write the hand-made seed inputs of the fuzz targets into fuzz/corpus/<target>/.
 
-Seeds give the fuzzer the shapes that matter from the start (NANOMSG.md section 3 worked
+Seeds give the fuzzer the shapes that matter from the start (the wire format's worked
 examples, every edge of the frame header, backtraces of every depth) so its time goes into
 mutating them rather than rediscovering the format. Run it again after changing a target's
 input layout; the file names are stable so git shows what changed.
@@ -106,9 +106,74 @@ def bt_seeds() -> dict[str, bytes]:
     }
 
 
+def ws_frame(op: int, payload: bytes, fin: bool = True, mask: bytes = b"") -> bytes:
+    """One RFC 6455 frame; masked when a 4-byte mask is given."""
+    b0 = (0x80 if fin else 0) | op
+    n = len(payload)
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head = bytes([b0, mbit | n])
+    elif n < 65536:
+        head = bytes([b0, mbit | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, mbit | 127]) + struct.pack(">Q", n)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + payload
+
+
+def wsframe_input(server: bool, limit_mode: int, limit: int, stream: bytes,
+                  seed: int = 1) -> bytes:
+    """fuzz_wsframe.c layout: flags, 3 limit bytes, 8-byte seed, stream."""
+    flags = (1 if server else 0) | (limit_mode << 1)
+    lim = bytes([limit & 0xFF, (limit >> 8) & 0xFF, (limit >> 16) & 0xFF])
+    return bytes([flags]) + lim + struct.pack(">Q", seed) + stream
+
+
+def wsframe_seeds() -> dict[str, bytes]:
+    k = b"\x12\x34\x56\x78"
+    req = b"\x80\x00\x00\x01hello"
+    return {
+        "client-binary": wsframe_input(False, 0, 0, ws_frame(2, req)),
+        "server-masked": wsframe_input(True, 0, 0, ws_frame(2, req, mask=k)),
+        "fragments-ping": wsframe_input(False, 2, 1000, ws_frame(2, b"ab", fin=False) +
+                                        ws_frame(9, b"p") + ws_frame(0, b"cd", fin=False) +
+                                        ws_frame(0, b"e")),
+        "text-utf8": wsframe_input(True, 0, 0, ws_frame(1, "h\u00e9\U0001f600".encode(),
+                                                        mask=k)),
+        "text-bad-utf8": wsframe_input(False, 0, 0, ws_frame(1, b"\xc0\xaf")),
+        "len16": wsframe_input(False, 3, 0, ws_frame(2, b"x" * 300)),
+        "len64": wsframe_input(True, 3, 0, ws_frame(2, b"y" * 70000, mask=k), seed=5),
+        "over-limit": wsframe_input(False, 1, 4, ws_frame(2, b"12345")),
+        "close-pong": wsframe_input(False, 0, 0, ws_frame(10, b"") +
+                                    ws_frame(8, b"\x03\xe8bye")),
+        "huge-announced": wsframe_input(False, 3, 0, b"\x82\x7f\x40" + b"\x00" * 7),
+        "reserved-bits": wsframe_input(False, 0, 0, b"\xc2\x00" + ws_frame(2, b"x")),
+    }
+
+
+def wshttp_seeds() -> dict[str, bytes]:
+    key = b"dGhlIHNhbXBsZSBub25jZQ=="
+    req = (b"GET /path?q=1 HTTP/1.1\r\nHost: localhost:5555\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\n"
+           b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: rep.sp.nanomsg.org\r\n\r\n")
+    resp = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            b"Sec-WebSocket-Protocol: rep.sp.nanomsg.org\r\n\r\n")
+    return {
+        "request-rep": bytes([4, 0]) + req,
+        "request-other-proto": bytes([0, 0]) + req,
+        "response-req": bytes([3, 1]) + resp,
+        "refusal": bytes([3, 1]) + b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        "absolute-target": bytes([4, 0]) + req.replace(b"/path", b"http://h:1/p"),
+        "oversized": bytes([4, 0]) + b"GET / HTTP/1.1\r\nX: " + b"a" * 4200,
+    }
+
+
 def main() -> None:
     for target, seeds in (("frame", frame_seeds()), ("trie", trie_seeds()),
-                          ("bt", bt_seeds())):
+                          ("bt", bt_seeds()), ("wsframe", wsframe_seeds()),
+                          ("wshttp", wshttp_seeds())):
         d = HERE / "corpus" / target
         d.mkdir(parents=True, exist_ok=True)
         for name, data in seeds.items():

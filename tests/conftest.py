@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket as pysocket
 import tempfile
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ def make_address(transport: str, tmpdir: str) -> str:
         return f"inproc://test-{os.getpid()}-{n}"
     if transport == "ipc":
         return f"ipc://{tmpdir}/s{n}.ipc"
-    return f"tcp://127.0.0.1:{free_tcp_port()}"
+    return f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
 
 
 @pytest.fixture(params=["inproc", "ipc", "tcp"])
@@ -102,9 +103,61 @@ def wait_connected(s: int, count: int = 1, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+def wait_stat(s: int, stat: int, at_least: int, timeout: float = 10.0) -> int:
+    """Wait until statistic ``stat`` of socket ``s`` reaches ``at_least``; return it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = int(nanopy.nn_get_statistic(s, stat))
+        if value >= at_least:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"socket {s}: statistic {stat} is {value} after {timeout} s, "
+                                 f"wanted at least {at_least}")
+        time.sleep(0.005)
+
+
+def wait_refused(bound: int, url: str, count: int = 1) -> None:
+    """Wait until the bound socket ``bound`` has turned away ``count`` connections.
+
+    On ipc and tcp a connection the socket will not keep (wrong protocol in the handshake,
+    a second PAIR peer) is accepted, then closed before it ever carried a message: that
+    counts as a broken connection. On inproc the decision is taken inside nn_connect /
+    nn_bind themselves, so there is nothing to wait for."""
+    if url.startswith("inproc://"):
+        return
+    wait_stat(bound, nanopy.NN_STAT_BROKEN_CONNECTIONS, count)
+
+
 def skip_or_fail(reason: str) -> None:
     """A prerequisite is missing: skip with the reason locally, but fail under CI=true,
     where every test must run (.ci/run installs every prerequisite)."""
     if os.environ.get("CI", "").strip().lower() == "true":
         pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
     pytest.skip(reason)
+
+
+def unclaimed_tcp_port() -> int:
+    """A free TCP port for a test that needs the address before anything binds it (a
+    connect made before the bind, or an address handed to another process).
+
+    Drawn at random from outside the kernel's ephemeral port range, so no port-0 bind and no
+    outgoing connection of any process can take it between this call and the bind (the
+    race a port found by binding port 0 and closing has); checked free here. When the test
+    binds first, binding port 0 in place is better still."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999
+    spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 100]
+    while True:
+        a, b = random.choice(spans)
+        port = random.randint(a, b)
+        with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port

@@ -1,4 +1,5 @@
-"""Address grammar per transport (NANOMSG.md §1.3.4, §5.2-5.4; tests tcp.c, ipc.c)."""
+"""Address grammar per transport (what each transport accepts and the errno it
+raises otherwise; nanomsg's tests tcp.c, ipc.c)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket as pysocket
 import time
 
 import pytest
-from conftest import free_tcp_port, wait_connected
+from conftest import unclaimed_tcp_port, wait_connected
 
 import nanopy
 
@@ -27,7 +28,7 @@ def _exchange(a: int, b: int) -> None:
     assert nanopy.nn_recv(b) == b"pong"
 
 
-# ---- tcp: the invalid-address table of tests/tcp.c / NANOMSG.md §5.4 ------------------
+# ---- tcp: the invalid-address table of nanomsg's tests/tcp.c ------------------
 
 CONNECT_EINVAL = [
     "tcp://*:",
@@ -79,7 +80,7 @@ def test_tcp_bind_invalid_address_is_einval(nn, url: str) -> None:
 @pytest.mark.parametrize("iface", ["eth10000", "localhost", "no-such-nic"])
 def test_tcp_bind_non_literal_interface_is_enodev(nn, iface: str) -> None:
     s = nn(nanopy.NN_PAIR)
-    assert _errno(nanopy.nn_bind, s, f"tcp://{iface}:{free_tcp_port()}") == nanopy.ENODEV
+    assert _errno(nanopy.nn_bind, s, f"tcp://{iface}:{unclaimed_tcp_port()}") == nanopy.ENODEV
 
 
 @pytest.mark.parametrize("iface", ["eth10000", "localhost"])
@@ -90,14 +91,14 @@ def test_tcp_connect_non_literal_local_interface_is_enodev(nn, iface: str) -> No
 
 def test_tcp_bind_ipv6_literal_rejected_under_ipv4only_default(nn) -> None:
     s = nn(nanopy.NN_PAIR)
-    assert _errno(nanopy.nn_bind, s, f"tcp://[::1]:{free_tcp_port()}") in (
+    assert _errno(nanopy.nn_bind, s, f"tcp://[::1]:{unclaimed_tcp_port()}") in (
         nanopy.ENODEV,
         nanopy.EINVAL,
     )
 
 
 def test_tcp_ipv6_literal_works_with_ipv4only_off(nn) -> None:
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     a = nn(nanopy.NN_PAIR)
     b = nn(nanopy.NN_PAIR)
     for s in (a, b):
@@ -109,7 +110,7 @@ def test_tcp_ipv6_literal_works_with_ipv4only_off(nn) -> None:
 
 
 def test_tcp_wildcard_bind_with_ipv4only_off_accepts_ipv4(nn) -> None:
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     a = nn(nanopy.NN_PAIR)
     b = nn(nanopy.NN_PAIR)
     nanopy.nn_setsockopt(a, SOL, nanopy.NN_IPV4ONLY, 0)
@@ -120,7 +121,7 @@ def test_tcp_wildcard_bind_with_ipv4only_off_accepts_ipv4(nn) -> None:
 
 
 def test_tcp_wildcard_bind(nn) -> None:
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     a = nn(nanopy.NN_PAIR)
     b = nn(nanopy.NN_PAIR)
     nanopy.nn_bind(a, f"tcp://*:{port}")
@@ -130,7 +131,7 @@ def test_tcp_wildcard_bind(nn) -> None:
 
 
 def test_tcp_connect_with_local_interface(nn) -> None:
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     a = nn(nanopy.NN_PAIR)
     b = nn(nanopy.NN_PAIR)
     nanopy.nn_bind(a, f"tcp://127.0.0.1:{port}")
@@ -140,7 +141,7 @@ def test_tcp_connect_with_local_interface(nn) -> None:
 
 
 def test_tcp_connect_with_wildcard_local_interface(nn) -> None:
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     a = nn(nanopy.NN_PAIR)
     b = nn(nanopy.NN_PAIR)
     nanopy.nn_bind(a, f"tcp://127.0.0.1:{port}")
@@ -150,7 +151,7 @@ def test_tcp_connect_with_wildcard_local_interface(nn) -> None:
 
 
 def test_tcp_connect_by_hostname(nn) -> None:
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     a = nn(nanopy.NN_PAIR)
     b = nn(nanopy.NN_PAIR)
     nanopy.nn_bind(a, f"tcp://127.0.0.1:{port}")
@@ -161,11 +162,11 @@ def test_tcp_connect_by_hostname(nn) -> None:
 
 def test_tcp_connect_to_nothing_succeeds_asynchronously(nn) -> None:
     s = nn(nanopy.NN_PAIR)
-    assert nanopy.nn_connect(s, f"tcp://127.0.0.1:{free_tcp_port()}") >= 1
+    assert nanopy.nn_connect(s, f"tcp://127.0.0.1:{unclaimed_tcp_port()}") >= 1
 
 
 def test_tcp_bind_rebinds_right_after_close(nn) -> None:
-    url = f"tcp://127.0.0.1:{free_tcp_port()}"
+    url = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     a = nn(nanopy.NN_PAIR)
     b = nn(nanopy.NN_PAIR)
     nanopy.nn_bind(a, url)
@@ -185,7 +186,7 @@ def test_endpoint_ids_start_at_one_and_increase(nn, tmp_ipc_dir) -> None:
     s = nn(nanopy.NN_PAIR)
     e1 = nanopy.nn_bind(s, f"inproc://eids-{os.getpid()}")
     e2 = nanopy.nn_connect(s, f"ipc://{tmp_ipc_dir}/eids.ipc")
-    e3 = nanopy.nn_connect(s, f"tcp://127.0.0.1:{free_tcp_port()}")
+    e3 = nanopy.nn_connect(s, f"tcp://127.0.0.1:{unclaimed_tcp_port()}")
     assert (e1, e2, e3) == (1, 2, 3)
 
 

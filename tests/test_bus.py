@@ -1,4 +1,4 @@
-"""BUS semantics (NANOMSG.md 3.7.3, 4.11; nanomsg tests/bus.c)."""
+"""BUS semantics (every peer gets a copy, never the sender; nanomsg tests/bus.c)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ to work on x86).
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -48,13 +49,20 @@ def _compiler_present() -> None:
 
 
 def deps_of(name: str) -> list[str]:
-    """The core files a test needs, from its '// deps:' line (shared with the Makefile)."""
+    """The core files a test needs, from its '// deps:' line (shared with the Makefile):
+    paths under csrc/, shell patterns allowed."""
     text = (TESTS_DIR / f"{name}.c").read_text()
     m = re.search(r"^// deps:(.*)$", text, re.M)
-    return [str(CSRC / d) for d in (m.group(1).split() if m else [])]
+    found: list[str] = []
+    for pattern in m.group(1).split() if m else []:
+        matches = sorted(glob.glob(str(CSRC / pattern)))
+        assert matches, f"{name}: deps pattern {pattern!r} matches nothing"
+        found += matches
+    return found
 
 
-def build_and_run(name: str, san: str, outdir: Path) -> None:
+def build_and_run(name: str, san: str, outdir: Path, env_extra: dict[str, str] | None = None
+                  ) -> str:
     exe = outdir / f"{name}-{san}"
     cmd = [CC, *BASE_FLAGS, *SANITIZERS[san], f"-I{CSRC}", "-o", str(exe),
            str(TESTS_DIR / f"{name}.c"), *deps_of(name), "-pthread"]
@@ -62,7 +70,7 @@ def build_and_run(name: str, san: str, outdir: Path) -> None:
     if build.returncode != 0 and san == "tsan" and "tsan" in build.stderr.lower():
         skip_or_fail("ThreadSanitizer runtime not available")
     assert build.returncode == 0, f"compile failed:\n{' '.join(cmd)}\n{build.stderr}"
-    env = {**os.environ, **SAN_ENV}
+    env = {**os.environ, **SAN_ENV, **(env_extra or {})}
     env.pop("LD_PRELOAD", None)  # tools/sanitize.sh preloads libasan for Python; not here
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, env=env)
     out = run.stdout + run.stderr
@@ -71,6 +79,7 @@ def build_and_run(name: str, san: str, outdir: Path) -> None:
         skip_or_fail("ThreadSanitizer cannot map its shadow memory on this kernel")
     assert run.returncode == 0, f"{name} ({san}) exited {run.returncode}:\n{out}"
     assert re.search(r"^\d+ passed, 0 failed$", run.stdout, re.M), out
+    return run.stdout
 
 
 @pytest.mark.parametrize("name", C_TESTS)
@@ -80,3 +89,11 @@ def test_c_unit(name: str, tmp_path: Path) -> None:
 
 def test_c_queue_under_tsan(tmp_path: Path) -> None:
     build_and_run("test_queue", "tsan", tmp_path)
+
+
+@pytest.mark.parametrize(("poller", "expect"), [("poll", "poll + eventfd"),
+                                                ("portable", "poll + pipe")])
+def test_c_loop_on_portable_backends(poller: str, expect: str, tmp_path: Path) -> None:
+    """The I/O thread's timers and commands on the run-time selectable backends."""
+    out = build_and_run("test_loop", "asan", tmp_path, {"NANOPY_POLLER": poller})
+    assert f"backend {expect}" in out

@@ -1,4 +1,5 @@
-"""nn_device (NANOMSG.md 1.3.12; nanomsg tests/device.c, device4.c ... device7.c)."""
+"""nn_device (forwarding both ways between raw sockets, loopback devices; nanomsg
+tests/device.c, device4.c ... device7.c)."""
 
 from __future__ import annotations
 

@@ -170,7 +170,7 @@ def test_example_runs(block: Block, tmp_path: Path) -> None:
 # ---- coverage of the reference pages --------------------------------------------------------
 
 API_FUNCTIONS = [
-    # API.md section 1, in its order.
+    # The nn_* functions of the public contract, in the order docs/ lists them.
     "nn_socket", "nn_close", "nn_setsockopt", "nn_getsockopt", "nn_bind", "nn_connect",
     "nn_shutdown", "nn_send", "nn_recv", "nn_recv_into", "nn_sendmsg", "nn_recvmsg", "nn_poll",
     "nn_device", "nn_term", "nn_errno", "nn_strerror", "nn_symbol", "nn_symbol_info",
@@ -198,7 +198,8 @@ def test_api_page_covers_every_function_and_exception() -> None:
         assert const in text
 
 
-# Socket's public members when the page was written (API.md section 2 and nanopy's extras).
+# Socket's public members when the page was written (the Pythonic layer's contract and
+# nanopy's extras).
 # A fixed list, so that adding a method elsewhere does not fail this test before its docs
 # exist; extend it together with docs/socket.md.
 SOCKET_MEMBERS = [

@@ -33,10 +33,14 @@ def _compiler_present() -> None:
 def sources_for(target: str) -> list[str]:
     """Same lists as tools/fuzz.sh: what each target links besides itself."""
     if target == "frame":
-        return [str(CSRC / "frame.c"), str(CSRC / "msg.c")]
+        return [str(CSRC / "transports" / "frame.c"), str(CSRC / "core" / "msg.c")]
+    if target == "wsframe":
+        return [str(CSRC / "transports" / "ws_frame.c"), str(CSRC / "core" / "msg.c")]
+    if target == "wshttp":
+        return [str(CSRC / "transports" / "ws_http.c")]
     if target == "bt":
-        files = glob.glob(str(CSRC / "*.c")) + glob.glob(str(CSRC / "protocols" / "*.c"))
-        return sorted(files + glob.glob(str(CSRC / "transports" / "*.c")))
+        layers = ("core", "platform", "protocols", "transports")
+        return sorted(f for layer in layers for f in glob.glob(str(CSRC / layer / "*.c")))
     return []
 
 

@@ -1,4 +1,5 @@
-"""Hostile peers (API.md §4: nothing a peer sends can abort the process; NANOMSG.md §3.2-3.6).
+"""Hostile peers (nothing a peer sends can abort the process: bad
+handshakes, unknown IPC type bytes, oversized or truncated frames).
 
 A plain Python socket plays the peer. After each attack the bound nanopy socket must drop the
 bad connection (no zombie pipe on PAIR) and still exchange messages with a good nanopy peer.
@@ -11,7 +12,7 @@ import struct
 import time
 
 import pytest
-from conftest import free_tcp_port, wait_connected
+from conftest import unclaimed_tcp_port, wait_connected, wait_stat
 
 import nanopy
 
@@ -23,7 +24,7 @@ PAIR_HEADER = b"\x00SP\x00\x00\x10\x00\x00"
 def bound(nn):
     """A PAIR bound on a fresh tcp port: (socket id, port)."""
     s = nn(nanopy.NN_PAIR)
-    port = free_tcp_port()
+    port = unclaimed_tcp_port()
     nanopy.nn_bind(s, f"tcp://127.0.0.1:{port}")
     return s, port
 
@@ -263,7 +264,9 @@ def test_tcp_200_valid_handshakes_closed_at_once_leave_no_zombie(nn, bound) -> N
         c = pysocket.create_connection(("127.0.0.1", port), timeout=5)
         c.sendall(PAIR_HEADER)
         conns.append(c)
-    time.sleep(0.2)
+    # Every handshake has been judged: one kept as the PAIR peer, the others turned away.
+    wait_stat(s, nanopy.NN_STAT_ACCEPTED_CONNECTIONS, 200)
+    wait_stat(s, nanopy.NN_STAT_BROKEN_CONNECTIONS, 199)
     for c in conns:
         c.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, struct.pack("ii", 1, 0))
         c.close()

@@ -6,7 +6,7 @@ import struct
 import threading
 
 import pytest
-from conftest import free_tcp_port, wait_connected
+from conftest import unclaimed_tcp_port, wait_connected
 
 import nanopy
 
@@ -16,7 +16,7 @@ ROUND_TRIPS = 20_000
 
 def _url(kind, tmp_ipc_dir):
     if kind == "tcp":
-        return f"tcp://127.0.0.1:{free_tcp_port()}"
+        return f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     return f"ipc://{tmp_ipc_dir}/noloss.ipc"
 
 
@@ -75,7 +75,7 @@ def _echo(rep, count, errors):
 
 @pytest.mark.timeout(120)
 def test_reqrep_20k_round_trips_replies_match_requests(nn) -> None:
-    url = f"tcp://127.0.0.1:{free_tcp_port()}"
+    url = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     rep = nn(nanopy.NN_REP, timeout=20000)
     req = nn(nanopy.NN_REQ, timeout=20000)
     nanopy.nn_bind(rep, url)

@@ -1,5 +1,5 @@
 """NN_SOL_SOCKET and transport options: defaults, round trips, ranges and errnos
-(NANOMSG.md §1.3.3, §2.2-2.4; NN_LINGER default 1000 per API.md §4)."""
+(nanomsg's option table; NN_LINGER defaults to 1000 ms and is read back as set)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PUSH/PULL semantics (NANOMSG.md 4.10; nanomsg tests/pipeline.c)."""
+"""PUSH/PULL semantics (load-balanced sends, fair-queued receives; nanomsg tests/pipeline.c)."""
 
 from __future__ import annotations
 

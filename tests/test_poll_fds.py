@@ -1,5 +1,5 @@
-"""nn_poll and the NN_SNDFD/NN_RCVFD readiness descriptors (NANOMSG.md §1.3.8, §4.3;
-tests/poll.c)."""
+"""nn_poll and the NN_SNDFD/NN_RCVFD readiness descriptors (which
+socket states make them readable or writable; nanomsg's tests/poll.c)."""
 
 from __future__ import annotations
 

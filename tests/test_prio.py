@@ -1,4 +1,5 @@
-"""NN_SNDPRIO / NN_RCVPRIO (NANOMSG.md 4.2 priolist; nanomsg tests/prio.c)."""
+"""NN_SNDPRIO / NN_RCVPRIO (the best-priority peer that can take or give a message wins;
+nanomsg tests/prio.c)."""
 
 from __future__ import annotations
 
@@ -56,10 +57,23 @@ def test_sndprio_fails_over_to_worse_priority(nn, addr) -> None:
     assert nanopy.nn_recv(pull2) == b"fallback"
 
 
+def _send_then_close(push: int, pull: int, messages: list[bytes], conns_left: int) -> None:
+    """Send ``messages`` from ``push`` and close it. The PULL socket has read them all once
+    it has seen the connection end (the close comes after the data on the same stream), and
+    a closed peer's messages stay queued on its pipe, at its priority, until received."""
+    for m in messages:
+        nanopy.nn_send(push, m)
+    nanopy.nn_close(push)  # default linger: queued messages are flushed first
+    deadline = time.monotonic() + 10
+    while nanopy.nn_get_statistic(pull, nanopy.NN_STAT_CURRENT_CONNECTIONS) > conns_left:
+        assert time.monotonic() < deadline, "PULL never saw the sender's connection end"
+        time.sleep(0.005)
+
+
 def test_rcvprio_drains_best_priority_first(nn, addr) -> None:
     a1, a2 = addr(), addr()
-    push_lo = nn(nanopy.NN_PUSH)
-    push_hi = nn(nanopy.NN_PUSH)
+    push_lo = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PUSH)
+    push_hi = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PUSH)
     nanopy.nn_bind(push_lo, a2)
     nanopy.nn_bind(push_hi, a1)
     pull = nn(nanopy.NN_PULL)
@@ -68,11 +82,12 @@ def test_rcvprio_drains_best_priority_first(nn, addr) -> None:
     _setprio(pull, nanopy.NN_RCVPRIO, 1)
     nanopy.nn_connect(pull, a1)
     wait_connected(pull, 2)
-    nanopy.nn_send(push_lo, b"low")
-    nanopy.nn_send(push_hi, b"high")
-    time.sleep(0.5)  # let both messages reach the PULL socket (generous for tcp/ipc)
-    assert nanopy.nn_recv(pull) == b"high"
-    assert nanopy.nn_recv(pull) == b"low"
+    # The low-priority messages are queued first, so arrival order alone would hand them
+    # out first; only the priority can put the high ones ahead.
+    _send_then_close(push_lo, pull, [b"low1", b"low2"], conns_left=1)
+    _send_then_close(push_hi, pull, [b"high1", b"high2"], conns_left=0)
+    got = [nanopy.nn_recv(pull) for _ in range(4)]
+    assert got == [b"high1", b"high2", b"low1", b"low2"]
 
 
 def test_push_dontwait_after_only_peer_closed_is_eagain_and_new_peer_works(nn, addr) -> None:

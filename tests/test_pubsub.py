@@ -1,4 +1,5 @@
-"""PUB/SUB semantics (NANOMSG.md 4.5; nanomsg tests/pubsub.c and tests/trie.c)."""
+"""PUB/SUB semantics (prefix subscriptions, slow subscribers drop; nanomsg tests/pubsub.c
+and tests/trie.c)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Raw SP headers exposed through nn_recvmsg/nn_sendmsg (NANOMSG.md 1.3.7, 3.7; tests/cmsg.c)."""
+"""Raw SP headers exposed through nn_recvmsg/nn_sendmsg (the backtrace of request ids and
+hops; nanomsg's tests/cmsg.c)."""
 
 from __future__ import annotations
 

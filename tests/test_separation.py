@@ -1,11 +1,12 @@
-"""Incompatible protocols never connect (NANOMSG.md 3.3; nanomsg tests/separation.c)."""
+"""Incompatible protocols never connect (the SP handshake rejects a peer of the
+wrong protocol; nanomsg tests/separation.c)."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from conftest import free_tcp_port
+from conftest import unclaimed_tcp_port, wait_refused
 
 import nanopy
 
@@ -19,7 +20,7 @@ def _assert_never_connects(nn, url, bind_first):
     else:
         nanopy.nn_connect(pair, url)
         nanopy.nn_bind(pull, url)
-    time.sleep(0.2)
+    wait_refused(pull, url)
     with pytest.raises(nanopy.Timeout):
         nanopy.nn_send(pair, b"ABC")
     assert nanopy.nn_get_statistic(pair, nanopy.NN_STAT_CURRENT_CONNECTIONS) == 0
@@ -36,7 +37,7 @@ def test_pair_and_pull_never_connect_ipc(nn, tmp_ipc_dir) -> None:
 
 
 def test_pair_and_pull_never_connect_tcp(nn) -> None:
-    _assert_never_connects(nn, f"tcp://127.0.0.1:{free_tcp_port()}", True)
+    _assert_never_connects(nn, f"tcp://127.0.0.1:{unclaimed_tcp_port()}", True)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,7 @@ def test_mismatched_protocols_have_no_connection(nn, addr, a, b) -> None:
     s1, s2 = nn(a), nn(b)
     nanopy.nn_bind(s1, url)
     nanopy.nn_connect(s2, url)
-    time.sleep(0.2)
+    wait_refused(s1, url)
     assert nanopy.nn_get_statistic(s1, nanopy.NN_STAT_CURRENT_CONNECTIONS) == 0
     assert nanopy.nn_get_statistic(s2, nanopy.NN_STAT_CURRENT_CONNECTIONS) == 0
 

@@ -1,11 +1,12 @@
-"""nn_get_statistic (NANOMSG.md §1.3.11; tests/stats.c and bug328.c adapted to PAIR)."""
+"""nn_get_statistic (connection and message counters; nanomsg's tests/stats.c and
+bug328.c adapted to PAIR)."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from conftest import free_tcp_port, wait_connected
+from conftest import unclaimed_tcp_port, wait_connected
 
 import nanopy
 
@@ -27,7 +28,7 @@ def _wait_stat(s: int, which: str, value: int, timeout: float = 5.0) -> None:
 @pytest.fixture
 def tcp_pair(nn):
     """(bound, connecting) PAIR over tcp, connected."""
-    url = f"tcp://127.0.0.1:{free_tcp_port()}"
+    url = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     bound = nn(nanopy.NN_PAIR)
     conn = nn(nanopy.NN_PAIR)
     nanopy.nn_bind(bound, url)
@@ -145,7 +146,7 @@ def test_connecting_current_drops_to_zero_when_bound_peer_closes(tcp_pair) -> No
 
 def test_connect_to_nothing_counts_connect_errors(nn) -> None:
     s = nn(nanopy.NN_PAIR)
-    nanopy.nn_connect(s, f"tcp://127.0.0.1:{free_tcp_port()}")
+    nanopy.nn_connect(s, f"tcp://127.0.0.1:{unclaimed_tcp_port()}")
     deadline = time.monotonic() + 5
     while stat(s, "CONNECT_ERRORS") == 0 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -1,4 +1,5 @@
-"""SURVEYOR/RESPONDENT semantics (NANOMSG.md 4.8, 4.9; nanomsg tests/survey.c, surveyttl.c)."""
+"""SURVEYOR/RESPONDENT semantics (deadlines, one answer per respondent, stale answers dropped;
+nanomsg tests/survey.c, surveyttl.c)."""
 
 from __future__ import annotations
 

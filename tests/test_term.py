@@ -1,4 +1,4 @@
-"""nn_term (API.md §1, §4: every blocked and later call raises ETERM; nn_socket → ETERM;
+"""nn_term (every blocked and later call raises ETERM; nn_socket → ETERM;
 effective even before the first socket). Each test runs in its own interpreter because
 nn_term is irreversible for the process."""
 

@@ -10,8 +10,8 @@ import sys
 from conftest import skip_or_fail
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PUBLIC = ["__init__.py", "_api.py", "socket.py", "errors.py", "constants.py", "device.py",
-          "protocols"]
+PUBLIC = ["__init__.py", "_api.py", "_explain.py", "_version.py", "socket.py", "errors.py",
+          "constants.py", "device.py", "cli.py"]
 
 USER_CODE = '''
 import nanopy

@@ -2,7 +2,7 @@
 # Run every fuzz target of fuzz/ for SECONDS each, one after the other (not in parallel:
 # the machines have two cores shared with other work), at low priority.
 #
-#   tools/fuzz.sh SECONDS [TARGET...]      targets: frame trie bt (default: all)
+#   tools/fuzz.sh SECONDS [TARGET...]      targets: frame trie bt wsframe wshttp (default: all)
 #
 # With clang: libFuzzer + ASan + UBSan, coverage-guided. Without clang: the gcc fallback,
 # fuzz/standalone.c's random mutator under ASan/UBSan (no coverage feedback, much weaker;
@@ -10,7 +10,7 @@
 #
 # Seeds come from fuzz/corpus/<target>/ (read-only here); new interesting inputs go to
 # $FUZZ_WORK/corpus/<target>/ and crashes to $FUZZ_WORK/artifacts/<target>/ (FUZZ_WORK
-# defaults to /tmp/nanopy-fuzz). FUZZ_MERGE=1 merges the new inputs back into
+# defaults to /tmp/nanopy-fuzz; FUZZ_NICE sets the nice level, default 10). FUZZ_MERGE=1 merges the new inputs back into
 # fuzz/corpus/<target>/ afterwards (minimised with -merge=1, so the committed corpus only
 # grows by inputs that add coverage). A crash makes the script exit 1; replay it with
 #   $FUZZ_WORK/bin/fuzz_<target> <crash file>
@@ -18,13 +18,13 @@
 set -euo pipefail
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
-    echo "usage: $0 SECONDS [frame|trie|bt ...]" >&2
+    echo "usage: $0 SECONDS [frame|trie|bt|wsframe|wshttp ...]" >&2
     exit 2
 fi
 SECONDS_EACH=$1
 shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame trie bt)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame trie bt wsframe wshttp)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${FUZZ_WORK:-/tmp/nanopy-fuzz}
@@ -32,12 +32,15 @@ mkdir -p "$WORK/bin"
 CSRC="$ROOT/csrc"
 
 # What each target links besides itself (fuzz_trie includes trie.c; fuzz_bt needs the
-# socket/pipe code np_bt_recv calls into, i.e. the whole core minus Python).
+# socket/pipe code np_bt_recv calls into, i.e. the whole core minus Python and its tests).
 sources_for() {
     case $1 in
-        frame) echo "$CSRC/frame.c $CSRC/msg.c" ;;
+        frame) echo "$CSRC/transports/frame.c $CSRC/core/msg.c" ;;
         trie) echo "" ;;
-        bt) ls "$CSRC"/*.c "$CSRC"/protocols/*.c "$CSRC"/transports/*.c | tr '\n' ' ' ;;
+        wsframe) echo "$CSRC/transports/ws_frame.c $CSRC/core/msg.c" ;;
+        wshttp) echo "$CSRC/transports/ws_http.c" ;;
+        bt) ls "$CSRC"/core/*.c "$CSRC"/platform/*.c "$CSRC"/protocols/*.c \
+               "$CSRC"/transports/*.c | tr '\n' ' ' ;;
         *) echo "unknown target $1" >&2; exit 2 ;;
     esac
 }
@@ -75,10 +78,10 @@ for t in "${TARGETS[@]}"; do
     TIMEFORMAT='%U %S %R'
     { time {
         if [ "$MODE" = libfuzzer ]; then
-            nice -n 10 "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+            nice -n "${FUZZ_NICE:-10}" "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
                 -print_final_stats=1 -artifact_prefix="$art/" "$out" "$seeds" >"$log" 2>&1
         else
-            (cd "$art" && nice -n 10 "$bin" -t "$SECONDS_EACH" -s "$RANDOM$RANDOM" "$seeds" \
+            (cd "$art" && nice -n "${FUZZ_NICE:-10}" "$bin" -t "$SECONDS_EACH" -s "$RANDOM$RANDOM" "$seeds" \
                 "$out") >"$log" 2>&1
         fi
     } ; } 2>"$log.time"
@@ -93,7 +96,7 @@ for t in "${TARGETS[@]}"; do
         grep -E 'ERROR|SUMMARY|fuzz_[a-z]+: ' "$log" | head -5 || true
     fi
     if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$MODE" = libfuzzer ]; then
-        nice -n 10 "$bin" -merge=1 "$seeds" "$out" >>"$log" 2>&1 || true
+        nice -n "${FUZZ_NICE:-10}" "$bin" -merge=1 "$seeds" "$out" >>"$log" 2>&1 || true
     fi
 done
 printf '%s\n' "${summary[@]}"

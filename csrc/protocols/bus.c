@@ -3,13 +3,10 @@
  * came from, never relayed). Raw BUS exposes an 8-byte pipe token as the SP header so that a
  * loopback device can re-broadcast to everyone but the origin.
  */
-#include "route.h"
+#include "protocols/route.h"
 
 #include <string.h>
 
-static int accept_pipe(np_sock *s, np_pipe *p) { (void)s; (void)p; return 0; }
-static void forget_pipe(np_sock *s, np_pipe *p) { (void)s; (void)p; }
-static int always(np_sock *s) { (void)s; return 1; }
 
 static int bus_send(np_sock *s, np_msg *m)
 {
@@ -24,12 +21,6 @@ static int bus_send(np_sock *s, np_msg *m)
     }
     np_dist_send(s, m, except);
     return 0;
-}
-
-static int bus_recv(np_sock *s, np_msg **out)
-{
-    *out = np_fq_recv(s, NULL);
-    return *out ? 0 : -EAGAIN;
 }
 
 static int xbus_recv(np_sock *s, np_msg **out)
@@ -48,13 +39,13 @@ static int xbus_recv(np_sock *s, np_msg **out)
     return 0;
 }
 
-const np_proto_ops np_bus_ops = {
-    .protocol = NP_BUS, .raw = 0, .dirs = NP_CAN_SEND | NP_CAN_RECV,
-    .pipe_add = accept_pipe, .pipe_rm = forget_pipe, .send = bus_send, .recv = bus_recv,
-    .can_send = always, .can_recv = np_fq_readable,
-};
-const np_proto_ops np_xbus_ops = {
-    .protocol = NP_BUS, .raw = 1, .dirs = NP_CAN_SEND | NP_CAN_RECV,
-    .pipe_add = accept_pipe, .pipe_rm = forget_pipe, .send = bus_send, .recv = xbus_recv,
-    .can_send = always, .can_recv = np_fq_readable,
-};
+#define BUS_OPS(is_raw, recv_fn)                                                          \
+    {                                                                                     \
+        .protocol = NP_BUS, .peer = NP_BUS, .raw = is_raw,                                \
+        .dirs = NP_CAN_SEND | NP_CAN_RECV, .pipe_add = np_proto_pipe_accept,              \
+        .pipe_rm = np_proto_pipe_forget, .send = bus_send, .recv = recv_fn,               \
+        .can_send = np_proto_always, .can_recv = np_fq_readable,                          \
+    }
+
+const np_proto_ops np_bus_ops = BUS_OPS(0, np_proto_fq_recv);
+const np_proto_ops np_xbus_ops = BUS_OPS(1, xbus_recv);

@@ -1,5 +1,5 @@
 /* pair.c - PAIR (cooked and raw behave alike): exactly one peer at a time. */
-#include "route.h"
+#include "protocols/route.h"
 
 typedef struct pair_state {
     np_pipe *peer;  /* the one pipe we talk to */
@@ -27,12 +27,6 @@ static int pair_send(np_sock *s, np_msg *m)
     return st->peer ? np_pipe_send(st->peer, m) : -EAGAIN;
 }
 
-static int pair_recv(np_sock *s, np_msg **m)
-{
-    *m = np_fq_recv(s, NULL);
-    return *m ? 0 : -EAGAIN;
-}
-
 static int pair_can_send(np_sock *s)
 {
     pair_state *st = s->proto;
@@ -41,10 +35,10 @@ static int pair_can_send(np_sock *s)
 
 #define PAIR_OPS(is_raw)                                                                      \
     {                                                                                         \
-        .protocol = NP_PAIR, .raw = is_raw, .dirs = NP_CAN_SEND | NP_CAN_RECV,                \
-        .send_blocks = 1,                                                                     \
+        .protocol = NP_PAIR, .peer = NP_PAIR, .raw = is_raw,                                  \
+        .dirs = NP_CAN_SEND | NP_CAN_RECV, .send_blocks = 1,                                  \
         .state_size = sizeof(pair_state), .pipe_add = pair_pipe_add, .pipe_rm = pair_pipe_rm, \
-        .send = pair_send, .recv = pair_recv, .can_send = pair_can_send,                      \
+        .send = pair_send, .recv = np_proto_fq_recv, .can_send = pair_can_send,               \
         .can_recv = np_fq_readable,                                                           \
     }
 

@@ -1,5 +1,6 @@
 /* registry.c - the 20 socket types: (domain, protocol) -> protocol table. */
-#include "../sock.h"
+#include "core.h"
+#include "core/protocol.h"
 
 extern const np_proto_ops np_pair_ops, np_xpair_ops, np_pub_ops, np_xpub_ops, np_sub_ops,
     np_xsub_ops, np_req_ops, np_xreq_ops, np_rep_ops, np_xrep_ops, np_push_ops, np_xpush_ops,

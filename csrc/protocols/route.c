@@ -1,5 +1,5 @@
 /* route.c - fq, lb, dist and backtrace helpers; see route.h. */
-#include "route.h"
+#include "protocols/route.h"
 
 #include <string.h>
 
@@ -96,12 +96,35 @@ void np_dist_send(np_sock *s, np_msg *m, np_pipe *except)
         np_msg_free(m);
 }
 
-np_pipe *np_pipe_by_id(np_sock *s, uint32_t id)
+int np_proto_pipe_accept(np_sock *s, np_pipe *p)
 {
-    for (int i = 0; i < s->npipes; i++)
-        if (s->pipes[i]->id == id && !atomic_load(&s->pipes[i]->dead))
-            return s->pipes[i];
-    return NULL;
+    (void)s;
+    (void)p;
+    return 0;
+}
+
+void np_proto_pipe_forget(np_sock *s, np_pipe *p)
+{
+    (void)s;
+    (void)p;
+}
+
+int np_proto_always(np_sock *s)
+{
+    (void)s;
+    return 1;
+}
+
+int np_proto_never(np_sock *s)
+{
+    (void)s;
+    return 0;
+}
+
+int np_proto_fq_recv(np_sock *s, np_msg **m)
+{
+    *m = np_fq_recv(s, NULL);
+    return *m ? 0 : -EAGAIN;
 }
 
 int np_bt_parse(const uint8_t *body, size_t len, int maxttl, size_t *hdr_len)

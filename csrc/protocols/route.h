@@ -9,7 +9,7 @@
 #ifndef NP_ROUTE_H
 #define NP_ROUTE_H
 
-#include "../sock.h"
+#include "core/pipe.h"
 
 np_msg *np_fq_recv(np_sock *s, np_pipe **from);
 int np_fq_readable(np_sock *s);
@@ -21,8 +21,6 @@ int np_lb_writable(np_sock *s);
 /* Send a copy to every writable pipe except `except` (may be NULL); consumes m. */
 void np_dist_send(np_sock *s, np_msg *m, np_pipe *except);
 
-np_pipe *np_pipe_by_id(np_sock *s, uint32_t id);
-void np_sock_reap(np_sock *s);
 
 static inline uint32_t np_get_u32(const uint8_t *p)
 {
@@ -35,6 +33,14 @@ static inline void np_put_u32(uint8_t *p, uint32_t v)
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
 }
+
+/* Ops-table building blocks shared by several protocols. */
+int np_proto_pipe_accept(np_sock *s, np_pipe *p);   /* take every pipe */
+void np_proto_pipe_forget(np_sock *s, np_pipe *p);  /* nothing kept per pipe */
+int np_proto_always(np_sock *s);
+int np_proto_never(np_sock *s);
+/* Receive through the fair queue (PAIR, PULL, BUS...). */
+int np_proto_fq_recv(np_sock *s, np_msg **m);
 
 /* Protocol int options (NN_REQ_RESEND_IVL, NN_SURVEYOR_DEADLINE): exactly an int, >= 0
  * (nanomsg aborts later on a negative value; we refuse it with EINVAL). */

@@ -1,7 +1,7 @@
 /* trie.c - radix tree of subscriptions; see trie.h. */
-#include "trie.h"
+#include "protocols/trie.h"
 
-#include <errno.h>
+#include "platform/np_errno.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -3,8 +3,8 @@
  * count as a use-after-free or a leak), the inline/heap header switch at
  * NP_MSG_INLINE_HDR bytes, body-to-header splitting and flattening.
  */
-// deps: msg.c
-#include "../msg.h"
+// deps: core/msg.c
+#include "core/msg.h"
 #include "tinytest.h"
 
 #include <errno.h>

@@ -4,8 +4,8 @@
  * order and loss (run under ASan by tests/test_csrc.py, and under TSan as well so the
  * acquire/release pairs are checked, not just the results).
  */
-// deps: queue.c
-#include "../queue.h"
+// deps: core/queue.c
+#include "core/queue.h"
 #include "tinytest.h"
 
 #include <pthread.h>

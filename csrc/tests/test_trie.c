@@ -7,7 +7,7 @@
  * cycle, and that only shows in the shape.
  */
 // deps:
-#include "../protocols/trie.c"
+#include "protocols/trie.c"
 #include "tinytest.h"
 
 #include <errno.h>

@@ -1,11 +1,14 @@
 /*
  * tcp.c - tcp:// addresses: nanomsg's grammar and errno for each bad form, listening and
- * connecting sockets. Framing and the connection engine are in stream.c.
+ * connecting sockets, descriptor options. Framing and the connection engine are the stream
+ * engine's (stream.h).
  *
  *   bind:    tcp://<iface>:<port>           iface = * | IP literal | interface name
  *   connect: tcp://[<iface>;]<host>:<port>  host = IP literal | DNS name
  */
-#include "stream.h"
+#include "transports/stream.h"
+
+#include "platform/sockio.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -13,12 +16,13 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 /* Port after the last ':' (1..65535). Returns the port or -EINVAL; *host_len = text before. */
-static int parse_port(const char *s, size_t *host_len)
+static int tcp_parse_port(const char *s, size_t *host_len)
 {
     const char *colon = strrchr(s, ':');
     if (!colon)
@@ -41,7 +45,7 @@ static int parse_port(const char *s, size_t *host_len)
 }
 
 /* Copy [start, start+len) dropping one pair of surrounding brackets. */
-static int copy_host(char *dst, size_t cap, const char *start, size_t len)
+static int tcp_copy_host(char *dst, size_t cap, const char *start, size_t len)
 {
     if (len >= 2 && start[0] == '[' && start[len - 1] == ']') {
         start++;
@@ -55,7 +59,7 @@ static int copy_host(char *dst, size_t cap, const char *start, size_t len)
 }
 
 /* An IP literal; IPv6 only when allowed. Returns 0, -EINVAL (v6 refused) or -ENOENT. */
-static int parse_literal(const char *host, int ipv4only, struct sockaddr_storage *ss,
+static int tcp_parse_literal(const char *host, int ipv4only, struct sockaddr_storage *ss,
                          socklen_t *len)
 {
     struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
@@ -77,7 +81,7 @@ static int parse_literal(const char *host, int ipv4only, struct sockaddr_storage
 }
 
 /* Local interface part: '*', an IP literal or a network interface name; else -ENODEV. */
-static int resolve_iface(const char *iface, int ipv4only, struct sockaddr_storage *ss,
+static int tcp_resolve_iface(const char *iface, int ipv4only, struct sockaddr_storage *ss,
                          socklen_t *len)
 {
     memset(ss, 0, sizeof(*ss));
@@ -95,7 +99,7 @@ static int resolve_iface(const char *iface, int ipv4only, struct sockaddr_storag
         }
         return 0;
     }
-    if (parse_literal(iface, ipv4only, ss, len) == 0)
+    if (tcp_parse_literal(iface, ipv4only, ss, len) == 0)
         return 0;
     struct ifaddrs *ifs, *it;
     if (getifaddrs(&ifs) != 0)
@@ -117,7 +121,7 @@ static int resolve_iface(const char *iface, int ipv4only, struct sockaddr_storag
     return rc;
 }
 
-static void set_port(struct sockaddr_storage *ss, int port)
+static void tcp_set_port(struct sockaddr_storage *ss, int port)
 {
     if (ss->ss_family == AF_INET)
         ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
@@ -126,7 +130,7 @@ static void set_port(struct sockaddr_storage *ss, int port)
 }
 
 /* nanomsg's DNS name syntax check: labels of letters, digits and '-', 1..63 chars each. */
-static int valid_dns_name(const char *name)
+static int tcp_valid_dns_name(const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > 255)
@@ -152,18 +156,18 @@ static int valid_dns_name(const char *name)
 static int tcp_listen(np_ep *ep)
 {
     size_t host_len;
-    int port = parse_port(ep->rest, &host_len);
+    int port = tcp_parse_port(ep->rest, &host_len);
     if (port < 0)
         return port;
     char iface[NP_SOCKADDR_MAX];
-    if (copy_host(iface, sizeof(iface), ep->rest, host_len) != 0 || !iface[0])
+    if (tcp_copy_host(iface, sizeof(iface), ep->rest, host_len) != 0 || !iface[0])
         return -EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
-    int rc = resolve_iface(iface, ep->ipv4only, &ss, &len);
+    int rc = tcp_resolve_iface(iface, ep->ipv4only, &ss, &len);
     if (rc)
         return rc;
-    set_port(&ss, port);
+    tcp_set_port(&ss, port);
     int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (fd < 0)
         return -errno;
@@ -179,7 +183,7 @@ static int tcp_listen(np_ep *ep)
 }
 
 /* Split "[iface;]host:port" and validate it. Fills host (no brackets) and iface. */
-static int parse_connect(np_ep *ep, char *iface, char *host, size_t cap, int *port)
+static int tcp_parse_connect(np_ep *ep, char *iface, char *host, size_t cap, int *port)
 {
     const char *rest = ep->rest;
     const char *semi = strchr(rest, ';');
@@ -192,21 +196,21 @@ static int parse_connect(np_ep *ep, char *iface, char *host, size_t cap, int *po
         rest = semi + 1;
     }
     size_t host_len;
-    int p = parse_port(rest, &host_len);
+    int p = tcp_parse_port(rest, &host_len);
     if (p < 0)
         return p;
     *port = p;
-    if (host_len == 0 || copy_host(host, cap, rest, host_len) != 0 || !host[0])
+    if (host_len == 0 || tcp_copy_host(host, cap, rest, host_len) != 0 || !host[0])
         return -EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
-    int lit = parse_literal(host, ep->ipv4only, &ss, &len);
+    int lit = tcp_parse_literal(host, ep->ipv4only, &ss, &len);
     if (lit == -EINVAL)
         return -EINVAL;
-    if (lit != 0 && !valid_dns_name(host))
+    if (lit != 0 && !tcp_valid_dns_name(host))
         return -EINVAL;
     if (iface[0]) {
-        int rc = resolve_iface(iface, ep->ipv4only, &ss, &len);
+        int rc = tcp_resolve_iface(iface, ep->ipv4only, &ss, &len);
         if (rc)
             return rc;
     }
@@ -217,18 +221,20 @@ static int tcp_check_connect(np_ep *ep)
 {
     char iface[NP_SOCKADDR_MAX], host[NP_SOCKADDR_MAX];
     int port;
-    return parse_connect(ep, iface, host, sizeof(host), &port);
+    return tcp_parse_connect(ep, iface, host, sizeof(host), &port);
 }
+
+static const np_stream_ops tcp_stream_ops;
 
 static int tcp_start_connect(np_ep *ep)
 {
     char iface[NP_SOCKADDR_MAX], host[NP_SOCKADDR_MAX];
-    int port, rc = parse_connect(ep, iface, host, sizeof(host), &port);
+    int port, rc = tcp_parse_connect(ep, iface, host, sizeof(host), &port);
     if (rc)
         return rc;
     struct sockaddr_storage ss;
     socklen_t len;
-    if (parse_literal(host, ep->ipv4only, &ss, &len) != 0) {
+    if (tcp_parse_literal(host, ep->ipv4only, &ss, &len) != 0) {
         struct addrinfo hints = {0}, *res = NULL;
         hints.ai_family = ep->ipv4only ? AF_INET : AF_INET6;
         hints.ai_socktype = SOCK_STREAM;
@@ -240,16 +246,16 @@ static int tcp_start_connect(np_ep *ep)
         len = res->ai_addrlen;
         freeaddrinfo(res);
     }
-    set_port(&ss, port);
+    tcp_set_port(&ss, port);
     int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (fd < 0)
         return -errno;
     np_set_nonblock_cloexec(fd);
-    np_stream_tune_fd(ep->sock, fd, 1);
+    np_stream_tune_fd(ep->sock, fd, &tcp_stream_ops);
     if (iface[0] && strcmp(iface, "*") != 0) {
         struct sockaddr_storage local;
         socklen_t llen;
-        if (resolve_iface(iface, ep->ipv4only, &local, &llen) == 0 &&
+        if (tcp_resolve_iface(iface, ep->ipv4only, &local, &llen) == 0 &&
             local.ss_family == ss.ss_family)
             bind(fd, (struct sockaddr *)&local, llen);
     }
@@ -263,10 +269,41 @@ static int tcp_start_connect(np_ep *ep)
 
 static void tcp_unlisten(np_ep *ep) { (void)ep; }
 
-const np_stream_transport np_tcp_transport = {
+/* NN_TCP_NODELAY (off unless set, as nanomsg) and nanopy's keep-alive option. */
+static void tcp_tune(np_sock *s, int fd)
+{
+    int nodelay = np_topt_int(s, NP_TCP, NP_TCP_NODELAY, 0);
+    int keepalive = np_topt_int(s, NP_TCP_PRIVATE_LEVEL, NP_TCP_KEEPALIVE, 0);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+    if (keepalive)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, sizeof(keepalive));
+}
+
+static const np_stream_ops tcp_stream_ops = {
     .ipc = 0,
     .listen = tcp_listen,
     .check_connect = tcp_check_connect,
     .start_connect = tcp_start_connect,
     .unlisten = tcp_unlisten,
+    .tune = tcp_tune,
+};
+
+static int tcp_bind(np_ep *ep) { return np_stream_bind(ep, &tcp_stream_ops); }
+static int tcp_connect(np_ep *ep) { return np_stream_connect(ep, &tcp_stream_ops); }
+
+static const np_tran_option tcp_options[] = {
+    {.level = NP_TCP, .option = NP_TCP_NODELAY, .kind = NP_TOPT_INT, .min = 0, .max = 1},
+    {.level = NP_TCP_PRIVATE_LEVEL, .option = NP_TCP_KEEPALIVE, .kind = NP_TOPT_INT,
+     .min = 0, .max = 1},
+    {0},
+};
+
+const np_transport np_tcp_transport = {
+    .scheme = "tcp",
+    .ep_size = sizeof(np_stream_ep),
+    .ep_bind = tcp_bind,
+    .ep_connect = tcp_connect,
+    .ep_stop = np_stream_ep_stop,
+    NP_STREAM_PIPE_HOOKS,
+    .options = tcp_options,
 };

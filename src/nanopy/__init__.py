@@ -10,6 +10,7 @@ ipc and tcp, byte-compatible on the wire with nanomsg and NNG. Two APIs over one
 from ._api import *  # noqa: F403
 from ._api import __all__ as _api_all
 from ._core import Message
+from ._version import __version__
 from .constants import *  # noqa: F403
 from .constants import __all__ as _constants_all
 from .device import device
@@ -23,9 +24,7 @@ from .errors import (
     Terminated,
     Timeout,
 )
-from .socket import Context, Endpoint, Socket
-
-__version__ = "0.1.0"
+from .socket import PROTOCOL_NAMES, Context, Endpoint, Socket
 
 __all__ = [
     *_api_all,
@@ -42,6 +41,7 @@ __all__ = [
     "Socket",
     "Endpoint",
     "Context",
+    "PROTOCOL_NAMES",
     "device",
     "__version__",
 ]

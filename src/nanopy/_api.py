@@ -1,4 +1,4 @@
-"""The nn_* functions: nanomsg's C API rendered one-to-one in Python (API.md section 1).
+"""The nn_* functions: nanomsg's C API rendered one-to-one in Python.
 
 The data-path calls (nn_send, nn_recv, ...) are the compiled functions themselves, so a call
 costs no extra Python frame. The rest is thin.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import _core
-from .constants import SYMBOLS
+from .constants import EINVAL, SYMBOLS
 from .errors import error_for, nn_errno, nn_strerror
 
 nn_socket = _core.nn_socket
@@ -50,17 +50,52 @@ class SymbolInfo(NamedTuple):
     unit: int
 
 
+def _symbol_row(i: int) -> tuple[str, int, int, int, int]:
+    if isinstance(i, bool) or not isinstance(i, int) or i < 0 or i >= len(SYMBOLS):
+        raise error_for(EINVAL, f"symbol index {i!r}: expected an int from 0 to {len(SYMBOLS) - 1}")
+    return SYMBOLS[i]
+
+
 def nn_symbol(i: int) -> tuple[str, int]:
-    """Return (name, value) of constant number ``i``; EINVAL past the end, as in C."""
-    if not isinstance(i, int) or i < 0 or i >= len(SYMBOLS):
-        raise error_for(22)
-    name, value, _ns, _type, _unit = SYMBOLS[i]
+    """Return the name and value of constant number ``i``, walking nanomsg's symbol table.
+
+    Parameters
+    ----------
+    i : int
+        Index from 0; the table has 121 entries, in nanomsg's order.
+
+    Returns
+    -------
+    tuple of (str, int)
+        The constant's name and value.
+
+    Raises
+    ------
+    NNError
+        EINVAL past the end (how C callers find the end of the table).
+    """
+    name, value, _ns, _type, _unit = _symbol_row(i)
     return name, value
 
 
 def nn_symbol_info(i: int) -> SymbolInfo:
-    """Return the full properties of constant number ``i``; EINVAL past the end."""
-    if not isinstance(i, int) or i < 0 or i >= len(SYMBOLS):
-        raise error_for(22)
-    name, value, ns, typ, unit = SYMBOLS[i]
+    """Return the full properties of constant number ``i``.
+
+    Parameters
+    ----------
+    i : int
+        Index from 0, as for nn_symbol.
+
+    Returns
+    -------
+    SymbolInfo
+        ``(value, name, ns, type, unit)``: ``ns`` is an ``NN_NS_*`` namespace, ``type`` an
+        ``NN_TYPE_*`` and ``unit`` an ``NN_UNIT_*``.
+
+    Raises
+    ------
+    NNError
+        EINVAL past the end.
+    """
+    name, value, ns, typ, unit = _symbol_row(i)
     return SymbolInfo(value, name, ns, typ, unit)

@@ -1,4 +1,5 @@
-# Declarations of the C core (csrc/core.h) for Cython code that cimports it.
+# Declarations of the C core (csrc/core.h) and of the extension types, for Cython code that
+# cimports them.
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 
@@ -13,8 +14,66 @@ cdef extern from "core.h" nogil:
     int NP_DEADLINE_UNSET_VALUE "NP_DEADLINE_UNSET"
     int NP_DONTWAIT
     int NP_SEND_GIL_HELD
+    int NP_HAUSNUMERO
     int NP_EFSM
     int NP_ETERM
+    int NP_AF_SP
+    int NP_AF_SP_RAW
+    int NP_PAIR
+    int NP_PUB
+    int NP_SUB
+    int NP_REQ
+    int NP_REP
+    int NP_PUSH
+    int NP_PULL
+    int NP_SURVEYOR
+    int NP_RESPONDENT
+    int NP_BUS
+    int NP_SOL_SOCKET
+    int NP_INPROC
+    int NP_IPC
+    int NP_TCP
+    int NP_WS
+    int NP_LINGER
+    int NP_SNDBUF
+    int NP_RCVBUF
+    int NP_SNDTIMEO
+    int NP_RCVTIMEO
+    int NP_RECONNECT_IVL
+    int NP_RECONNECT_IVL_MAX
+    int NP_SNDPRIO
+    int NP_RCVPRIO
+    int NP_SNDFD
+    int NP_RCVFD
+    int NP_DOMAIN
+    int NP_PROTOCOL
+    int NP_IPV4ONLY
+    int NP_SOCKET_NAME
+    int NP_RCVMAXSIZE
+    int NP_MAXTTL
+    int NP_SUB_SUBSCRIBE
+    int NP_SUB_UNSUBSCRIBE
+    int NP_REQ_RESEND_IVL
+    int NP_SURVEYOR_DEADLINE
+    int NP_TCP_NODELAY
+    int NP_POLLIN
+    int NP_POLLOUT
+    int NP_SOCKADDR_MAX
+    int NP_STAT_ESTABLISHED_CONNECTIONS
+    int NP_STAT_ACCEPTED_CONNECTIONS
+    int NP_STAT_DROPPED_CONNECTIONS
+    int NP_STAT_BROKEN_CONNECTIONS
+    int NP_STAT_CONNECT_ERRORS
+    int NP_STAT_BIND_ERRORS
+    int NP_STAT_ACCEPT_ERRORS
+    int NP_STAT_CURRENT_CONNECTIONS
+    int NP_STAT_INPROGRESS_CONNECTIONS
+    int NP_STAT_CURRENT_EP_ERRORS
+    int NP_STAT_MESSAGES_SENT
+    int NP_STAT_MESSAGES_RECEIVED
+    int NP_STAT_BYTES_SENT
+    int NP_STAT_BYTES_RECEIVED
+    int NP_STAT_CURRENT_SND_PRIORITY
 
     int np_socket(int domain, int protocol)
     int np_close(int s)
@@ -57,3 +116,9 @@ cdef class Message:
     cdef Py_ssize_t _shape[1]
     cdef Py_ssize_t _strides[1]
     cdef int _views
+
+
+cdef class Socket:
+    cdef readonly int _s
+    cdef bint _closed
+    cdef unsigned int _generation

@@ -1,4 +1,5 @@
-"""The ``nanopy`` console script: ``nanopy demo``, ``nanopy cat`` and ``nanopy perf``.
+"""The ``nanopy`` console script: ``nanopy demo``, ``nanopy cat``, ``nanopy perf`` and
+``nanopy probe``.
 
 Each subcommand owns the rest of the command line: ``cat`` follows nanocat's option grammar
 and ``perf`` follows nanomsg's perf tools, so ``argparse`` here only picks the subcommand
@@ -39,6 +40,12 @@ def _run_cat(args: List[str]) -> int:
     return cat_main(args, prog=f"{PROG} cat")
 
 
+def _run_probe(args: List[str]) -> int:
+    from .probe import main as probe_main
+
+    return probe_main(args)
+
+
 def _run_perf(args: List[str]) -> int:
     try:
         from .perf import main as perf_main
@@ -61,12 +68,14 @@ _COMMANDS: Dict[str, Callable[[List[str]], int]] = {
     "demo": _run_demo,
     "cat": _run_cat,
     "perf": _run_perf,
+    "probe": _run_probe,
 }
 
 _SUMMARIES = {
     "demo": "send a few messages over inproc, ipc and tcp and show what happened",
     "cat": "nanocat-compatible tool: open a socket, send and/or print messages",
     "perf": "latency and throughput tools (local_lat, remote_lat, local_thr, ...)",
+    "probe": "dial an address and print which SP protocol answers (--watch: connections)",
 }
 
 

@@ -1,7 +1,9 @@
 """Every nanomsg constant with nanomsg's own numeric value, and the nn_symbol table.
 
-Values come from nanomsg 1.2.x (`nn.h` and the protocol/transport headers). Error numbers are the
-host's errno values, except ETERM and EFSM which nanomsg defines above NN_HAUSNUMERO.
+This module is the one place where nanopy writes a constant's value down: the compiled core's
+header is checked against it by the test suite, and every other module imports from here.
+Values are those of nanomsg 1.1.5 (`nn.h` and the protocol/transport headers). Error numbers are
+the host's errno values, except ETERM and EFSM which nanomsg defines above NN_HAUSNUMERO.
 The table order of `SYMBOLS` is the order in which `nn_symbol(i)` walks them in C.
 """
 
@@ -38,9 +40,10 @@ NN_UNIT_PRIORITY = 3
 NN_UNIT_BOOLEAN = 4
 NN_UNIT_COUNTER = 6
 NN_UNIT_MESSAGES = 5
-NN_VERSION_CURRENT = 6
-NN_VERSION_REVISION = 0
-NN_VERSION_AGE = 1
+# libtool ABI numbers of nanomsg 1.1.5 (libnanomsg.so.5), the release nanopy mirrors.
+NN_VERSION_CURRENT = 5
+NN_VERSION_REVISION = 1
+NN_VERSION_AGE = 0
 AF_SP = 1
 AF_SP_RAW = 2
 NN_INPROC = -1
@@ -135,8 +138,6 @@ NN_STAT_CURRENT_EP_ERRORS = 203
 
 # Not in the symbol table, but part of nn.h.
 NN_MSG = (1 << 64) - 1  # (size_t)-1: "library-allocated message" length marker
-EINTR = _errno.EINTR
-ENAMETOOLONG = _errno.ENAMETOOLONG
 EACCESS = EACCES
 NN_PROTO_PAIR = 1
 NN_PROTO_PUBSUB = 2
@@ -161,6 +162,20 @@ PULL = NN_PULL
 SURVEYOR = NN_SURVEYOR
 RESPONDENT = NN_RESPONDENT
 BUS = NN_BUS
+
+#: Protocol names by number (the Pythonic layer, error messages and the CLI use them).
+PROTOCOL_NAMES: dict[int, str] = {
+    NN_PAIR: "PAIR", NN_PUB: "PUB", NN_SUB: "SUB", NN_REQ: "REQ", NN_REP: "REP",
+    NN_PUSH: "PUSH", NN_PULL: "PULL", NN_SURVEYOR: "SURVEYOR", NN_RESPONDENT: "RESPONDENT",
+    NN_BUS: "BUS",
+}
+
+#: The protocol each protocol talks to (the SP handshake refuses any other pairing).
+PROTOCOL_PEERS: dict[int, int] = {
+    NN_PAIR: NN_PAIR, NN_PUB: NN_SUB, NN_SUB: NN_PUB, NN_REQ: NN_REP, NN_REP: NN_REQ,
+    NN_PUSH: NN_PULL, NN_PULL: NN_PUSH, NN_SURVEYOR: NN_RESPONDENT, NN_RESPONDENT: NN_SURVEYOR,
+    NN_BUS: NN_BUS,
+}
 
 _NS = {
     "NAMESPACE": NN_NS_NAMESPACE, "VERSION": NN_NS_VERSION, "DOMAIN": NN_NS_DOMAIN,

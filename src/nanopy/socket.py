@@ -1,32 +1,29 @@
-"""The Pythonic socket (API.md section 2): options as properties, endpoints as objects,
-context managers, batching and asyncio, all over the same compiled core as nn_*."""
+"""The Pythonic socket: options as properties, endpoints as objects, context managers and
+asyncio, over the compiled socket type of nanopy._core.
+
+``nanopy.Socket`` subclasses ``nanopy._core.Socket``: the per-message methods (send, recv,
+recv_into, sendmsg, recvmsg, send_many, recv_many, setsockopt, getsockopt) are the compiled
+ones, so a call costs what the matching nn_* call costs. This module adds what a Python user
+expects around them.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Optional, Union
 
-from . import _core
+from . import _aio, _core, _explain
 from .constants import (
-    AF_SP,
     AF_SP_RAW,
     EBADF,
-    ETERM,
-    ETIMEDOUT,
-    NN_BUS,
+    EINVAL,
     NN_DOMAIN,
     NN_DONTWAIT,
     NN_IPV4ONLY,
     NN_LINGER,
     NN_MAXTTL,
-    NN_PAIR,
     NN_PROTOCOL,
-    NN_PUB,
-    NN_PULL,
-    NN_PUSH,
     NN_RCVBUF,
     NN_RCVFD,
     NN_RCVMAXSIZE,
@@ -34,10 +31,8 @@ from .constants import (
     NN_RCVTIMEO,
     NN_RECONNECT_IVL,
     NN_RECONNECT_IVL_MAX,
-    NN_REP,
     NN_REQ,
     NN_REQ_RESEND_IVL,
-    NN_RESPONDENT,
     NN_SNDBUF,
     NN_SNDFD,
     NN_SNDPRIO,
@@ -51,22 +46,21 @@ from .constants import (
     NN_SURVEYOR_DEADLINE,
     NN_TCP,
     NN_TCP_NODELAY,
+    PROTOCOL_NAMES,
 )
-from .errors import Again, NNError, Timeout, error_for
+from .errors import NNError, error_for
 
-__all__ = ["Socket", "Endpoint", "Context"]
+__all__ = ["Socket", "Endpoint", "Context", "PROTOCOL_NAMES"]
 
 Buffer = Union[bytes, bytearray, memoryview, Any]
 
-PROTOCOL_NAMES = {
-    NN_PAIR: "PAIR", NN_PUB: "PUB", NN_SUB: "SUB", NN_REQ: "REQ", NN_REP: "REP",
-    NN_PUSH: "PUSH", NN_PULL: "PULL", NN_SURVEYOR: "SURVEYOR", NN_RESPONDENT: "RESPONDENT",
-    NN_BUS: "BUS",
-}
-
 
 class Endpoint:
-    """One bind or connect of a socket; ``shutdown()`` (or leaving a ``with``) removes it."""
+    """One bind or connect of a socket; ``shutdown()`` (or leaving a ``with``) removes it.
+
+    Attributes: ``socket`` (the owner), ``id`` (the nn_* endpoint id), ``address`` (as
+    given), ``bound`` (True for a bind, False for a connect).
+    """
 
     def __init__(self, socket: Socket, eid: int, address: str, bound: bool) -> None:
         self.socket = socket
@@ -76,11 +70,17 @@ class Endpoint:
         self._open = True
 
     def shutdown(self) -> None:
-        """Remove the endpoint and close every connection made through it."""
+        """Remove the endpoint and close every connection made through it.
+
+        Raises
+        ------
+        NNError
+            EBADF when the socket is closed.
+        """
         if self._open:
             self._open = False
             self.socket._endpoints.pop(self.id, None)
-            _core.nn_shutdown(self.socket.id, self.id)
+            self.socket._shutdown(self.id)
 
     close = shutdown
 
@@ -97,73 +97,31 @@ class Endpoint:
         return f"<Endpoint {self.id} {kind} {self.address!r}{state}>"
 
 
-# asyncio allows one reader callback per descriptor, but several coroutines (or contexts)
-# may wait on the same readiness descriptor: one callback per (loop, fd) wakes them all,
-# and each then retries its non-blocking call.
-_fd_waiters: dict[tuple[int, int], list[asyncio.Future[None]]] = {}
-_fd_loops: dict[tuple[int, int], asyncio.AbstractEventLoop] = {}
+_MS_FOREVER = "an int number of milliseconds (-1 or None for forever)"
 
 
-def _wake_waiters(key: tuple[int, int]) -> None:
-    for fut in _fd_waiters.get(key, ()):
-        if not fut.done():
-            fut.set_result(None)
-
-
-def _wake_fd_waiters(fds: Sequence[int]) -> None:
-    """Wake every coroutine waiting on these descriptors (used by close(): they retry,
-    find the socket closed and raise EBADF instead of waiting forever)."""
-    for key, loop in list(_fd_loops.items()):
-        if key[1] in fds:
-            try:
-                loop.call_soon_threadsafe(_wake_waiters, key)
-            except RuntimeError:
-                pass  # that loop is closed
-
-
-async def _wait_readable(fd: int, timeout: Optional[int]) -> None:
-    """Wait until ``fd`` is readable (or ``timeout`` ms pass: nanopy.Timeout)."""
-    loop = asyncio.get_running_loop()
-    key = (id(loop), fd)
-    fut: asyncio.Future[None] = loop.create_future()
-    waiters = _fd_waiters.get(key)
-    if waiters is None:
-        waiters = _fd_waiters[key] = []
-        _fd_loops[key] = loop
-        loop.add_reader(fd, _wake_waiters, key)
-    waiters.append(fut)
+def _set_option(sock: Socket, level: int, option: int, value: Any, name: str,
+                accepts: str) -> None:
+    """setsockopt, with an EINVAL that names the property and what it accepts."""
     try:
-        if timeout is None:
-            await fut
-        else:
-            await asyncio.wait_for(fut, timeout / 1000)
-    except asyncio.TimeoutError:
-        raise Timeout(ETIMEDOUT) from None
-    finally:
-        waiters.remove(fut)
-        if not waiters:
-            del _fd_waiters[key]
-            del _fd_loops[key]
-            loop.remove_reader(fd)
+        sock.setsockopt(level, option, value)
+    except NNError as e:
+        if e.errno != EINVAL:
+            raise
+        raise error_for(EINVAL, _explain.option_value_problem(
+            level, option, value, name, accepts)) from None
 
 
-def _timeout_in(value: Optional[float]) -> int:
-    """Python timeout (ms; None or negative = forever) -> nanomsg's int."""
-    if value is None:
-        return -1
-    return int(value) if value >= 0 else -1
+def _is_int(value: Any) -> bool:
+    return hasattr(value, "__index__") and not isinstance(value, (str, bytes, bytearray))
 
 
-def _timeout_out(value: int) -> Optional[int]:
-    return None if value < 0 else value
-
-
-def _int_option(option: int, doc: str) -> property:
+def _int_option(level: int, option: int, name: str, accepts: str, doc: str) -> property:
     def get(self: Socket) -> int:
-        return int(self.getsockopt(NN_SOL_SOCKET, option))
+        return int(self.getsockopt(level, option))
 
     def set(self: Socket, value: int) -> None:
-        self.setsockopt(NN_SOL_SOCKET, option, value)
+        _set_option(self, level, option, value, name, accepts)
 
     return property(get, set, doc=doc)
 
@@ -178,12 +136,20 @@ def _bool_option(level: int, option: int, doc: str) -> property:
     return property(get, set, doc=doc)
 
 
-def _timeout_option(level: int, option: int, doc: str) -> property:
+def _timeout_option(level: int, option: int, name: str, doc: str) -> property:
     def get(self: Socket) -> Optional[int]:
-        return _timeout_out(int(self.getsockopt(level, option)))
+        value = int(self.getsockopt(level, option))
+        return None if value < 0 else value
 
     def set(self: Socket, value: Optional[float]) -> None:
-        self.setsockopt(level, option, _timeout_in(value))
+        if value is None:
+            ms = -1
+        elif _is_int(value) or isinstance(value, float):
+            ms = int(value) if value >= 0 else -1
+        else:
+            raise error_for(EINVAL, _explain.option_value_problem(
+                level, option, value, name, _MS_FOREVER))
+        _set_option(self, level, option, ms, name, _MS_FOREVER)
 
     return property(get, set, doc=doc)
 
@@ -196,20 +162,38 @@ _OPTION_KEYWORDS = (
 )
 
 
-class Socket:
+class Socket(_core.Socket):
     """An SP socket.
 
     >>> with Socket(PAIR) as a, Socket(PAIR) as b:
     ...     a.bind("inproc://x"); b.connect("inproc://x")
     ...     a.send(b"hi"); b.recv()
 
-    Parameters: ``protocol`` (``nanopy.PAIR``, ``nanopy.REQ``, ...), ``raw`` for AF_SP_RAW
-    (devices). Keywords ``bind=``/``listen=`` and ``connect=``/``dial=`` take an address or
-    a list of them; any option property (``recv_timeout=500``, ``linger=0``, ...) may be
-    given too. Options set before ``bind``/``connect`` apply to those endpoints.
-
     Thread safety: every method may be called from several threads at once (the core locks
     per socket); a message is delivered to exactly one of several concurrent receivers.
+    A socket inherited through ``fork()`` raises EBADF in the child.
+
+    Parameters
+    ----------
+    protocol : int
+        ``nanopy.PAIR``, ``nanopy.REQ``... (nanomsg's protocol numbers).
+    raw : bool
+        True for an ``AF_SP_RAW`` socket (devices).
+    bind, listen : str or iterable of str
+        Addresses to bind at once (``listen`` is an alias).
+    connect, dial : str or iterable of str
+        Addresses to connect to at once (``dial`` is an alias).
+    **options
+        Any option property (``recv_timeout=500``, ``linger=0``...), set before the
+        endpoints above so that they apply to them.
+
+    Raises
+    ------
+    NNError
+        EINVAL for an unknown protocol (the message lists those that exist) or a bad option
+        value; any error of bind/connect.
+    TypeError
+        For an unknown keyword.
     """
 
     def __init__(
@@ -223,16 +207,12 @@ class Socket:
         dial: Union[str, Iterable[str], None] = None,
         **options: Any,
     ) -> None:
-        self._s = -1
         self._recv_fd = self._send_fd = -1
-        self._closed = True
-        self._pid = os.getpid()
         self._endpoints: dict[int, Endpoint] = {}
         unknown = set(options) - set(_OPTION_KEYWORDS)
         if unknown:
             raise TypeError(f"unknown Socket option(s): {', '.join(sorted(unknown))}")
-        self._s = _core.nn_socket(AF_SP_RAW if raw else AF_SP, protocol)
-        self._closed = False
+        super().__init__(protocol, raw=raw)
         try:
             for key, value in options.items():
                 setattr(self, key, value)
@@ -249,56 +229,40 @@ class Socket:
     # ---- identity and lifecycle -------------------------------------------------------
 
     @property
-    def id(self) -> int:
-        """The nn_* socket id (usable with every nn_* function)."""
-        self._check_open()
-        return self._s
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
     def protocol(self) -> int:
+        """The protocol number (``nanopy.PAIR``...)."""
         return int(self.getsockopt(NN_SOL_SOCKET, NN_PROTOCOL))
 
     @property
     def raw(self) -> bool:
+        """True for an ``AF_SP_RAW`` socket."""
         return self.getsockopt(NN_SOL_SOCKET, NN_DOMAIN) == AF_SP_RAW
 
     @property
     def endpoints(self) -> list[Endpoint]:
+        """The endpoints still open, in the order they were made."""
         return list(self._endpoints.values())
 
     def _check_open(self) -> None:
-        if self._closed:
-            raise error_for(EBADF, "socket is closed")
-        if self._pid != os.getpid():
-            raise error_for(EBADF, "socket created in parent process")
+        """Raise EBADF when the socket is closed or was inherited through fork()."""
+        self.id  # noqa: B018 (the property raises)
 
     def close(self) -> None:
-        """Close the socket. Queued outbound messages get up to ``linger`` ms to leave."""
-        if self._closed:
+        """Close the socket. Queued outbound messages get up to ``linger`` ms to leave.
+
+        Coroutines waiting in ``arecv``/``asend`` wake up and raise EBADF. Closing twice does
+        nothing.
+        """
+        if self.closed:
             return
-        if self._pid != os.getpid():
-            self._closed = True
-            return  # the parent owns it; the child never touches its state
-        if _fd_loops:
-            fds = []
-            for opt in (NN_RCVFD, NN_SNDFD):
-                try:
-                    fds.append(int(_core.nn_getsockopt(self._s, NN_SOL_SOCKET, opt)))
-                except NNError:
-                    pass
-            _wake_fd_waiters(fds)
-        self._closed = True
-        self._endpoints.clear()
         try:
-            _core.nn_close(self._s)
-        except NNError as e:
-            # Already gone: closed through nn_close(sock.id), or nn_term() closed everything.
-            if e.errno not in (EBADF, ETERM):
-                raise
+            self.id  # noqa: B018 (raises EBADF when inherited through fork)
+        except NNError:  # inherited through fork(): the parent owns it
+            super().close()
+            return
+        _aio.wake_on_close(self)
+        self._endpoints.clear()
+        super().close()
 
     def __enter__(self) -> Socket:
         return self
@@ -313,7 +277,7 @@ class Socket:
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_closed", True):
+        if self.closed:
             return
         warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=2)
         try:
@@ -322,7 +286,7 @@ class Socket:
             pass
 
     def __repr__(self) -> str:
-        if self._closed:
+        if self.closed:
             return "<nanopy.Socket closed>"
         try:
             name = PROTOCOL_NAMES.get(self.protocol, str(self.protocol))
@@ -344,60 +308,54 @@ class Socket:
 
     # ---- options ----------------------------------------------------------------------
 
-    def setsockopt(self, level: int, option: int, value: Union[int, bytes, str]) -> None:
-        """nn_setsockopt on this socket."""
-        self._check_open()
-        _core.nn_setsockopt(self._s, level, option, value)
-
-    def getsockopt(self, level: int, option: int) -> Union[int, str]:
-        """nn_getsockopt on this socket."""
-        self._check_open()
-        return _core.nn_getsockopt(self._s, level, option)
-
-    linger = _timeout_option(NN_SOL_SOCKET, NN_LINGER,
+    linger = _timeout_option(NN_SOL_SOCKET, NN_LINGER, "linger",
                              "ms that close() waits for queued messages (None = forever)")
-    send_buffer = _int_option(NN_SNDBUF, "bytes queued for sending per connection")
-    recv_buffer = _int_option(NN_RCVBUF, "bytes queued for receiving per connection")
-    send_timeout = _timeout_option(NN_SOL_SOCKET, NN_SNDTIMEO,
+    send_buffer = _int_option(NN_SOL_SOCKET, NN_SNDBUF, "send_buffer",
+                              "an int number of bytes, 1 or more",
+                              "bytes queued for sending per connection")
+    recv_buffer = _int_option(NN_SOL_SOCKET, NN_RCVBUF, "recv_buffer",
+                              "an int number of bytes, 1 or more",
+                              "bytes queued for receiving per connection")
+    send_timeout = _timeout_option(NN_SOL_SOCKET, NN_SNDTIMEO, "send_timeout",
                                    "ms a blocking send waits (None = forever)")
-    recv_timeout = _timeout_option(NN_SOL_SOCKET, NN_RCVTIMEO,
+    recv_timeout = _timeout_option(NN_SOL_SOCKET, NN_RCVTIMEO, "recv_timeout",
                                    "ms a blocking recv waits (None = forever)")
-    reconnect_interval = _int_option(NN_RECONNECT_IVL, "ms before reconnecting")
-    reconnect_interval_max = _int_option(NN_RECONNECT_IVL_MAX,
-                                         "upper bound of the reconnect backoff (0 = no backoff)")
-    send_priority = _int_option(NN_SNDPRIO, "priority (1 best .. 16) of later endpoints")
-    recv_priority = _int_option(NN_RCVPRIO, "priority (1 best .. 16) of later endpoints")
+    reconnect_interval = _int_option(NN_SOL_SOCKET, NN_RECONNECT_IVL, "reconnect_interval",
+                                     "an int number of milliseconds, 0 or more",
+                                     "ms before reconnecting")
+    reconnect_interval_max = _int_option(
+        NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, "reconnect_interval_max",
+        "an int number of milliseconds, 0 or more (0 = no backoff)",
+        "upper bound of the reconnect backoff (0 = no backoff)")
+    send_priority = _int_option(NN_SOL_SOCKET, NN_SNDPRIO, "send_priority",
+                                "an int from 1 (highest priority) to 16",
+                                "priority (1 best .. 16) of later endpoints")
+    recv_priority = _int_option(NN_SOL_SOCKET, NN_RCVPRIO, "recv_priority",
+                                "an int from 1 (highest priority) to 16",
+                                "priority (1 best .. 16) of later endpoints")
     ipv4only = _bool_option(NN_SOL_SOCKET, NN_IPV4ONLY, "refuse IPv6 addresses")
-    recv_max_size = _int_option(NN_RCVMAXSIZE, "largest message accepted (-1 = unlimited)")
-    max_ttl = _int_option(NN_MAXTTL, "max hops of a request or survey (1..255)")
+    recv_max_size = _int_option(NN_SOL_SOCKET, NN_RCVMAXSIZE, "recv_max_size",
+                                "an int number of bytes (-1 for no limit)",
+                                "largest message accepted (-1 = unlimited)")
+    max_ttl = _int_option(NN_SOL_SOCKET, NN_MAXTTL, "max_ttl", "an int from 1 to 255",
+                          "max hops of a request or survey (1..255)")
     tcp_nodelay = _bool_option(NN_TCP, NN_TCP_NODELAY, "TCP_NODELAY on tcp connections")
+    resend_interval = _int_option(NN_REQ, NN_REQ_RESEND_IVL, "resend_interval",
+                                  "an int number of milliseconds, 0 or more",
+                                  "REQ: ms before an unanswered request is sent again")
+    survey_deadline = _int_option(NN_SURVEYOR, NN_SURVEYOR_DEADLINE, "survey_deadline",
+                                  "an int number of milliseconds, 0 or more",
+                                  "SURVEYOR: ms during which answers are collected")
 
     @property
     def name(self) -> str:
-        """The socket name (NN_SOCKET_NAME)."""
+        """The socket name (NN_SOCKET_NAME, at most 63 bytes)."""
         return str(self.getsockopt(NN_SOL_SOCKET, NN_SOCKET_NAME))
 
     @name.setter
     def name(self, value: str) -> None:
-        self.setsockopt(NN_SOL_SOCKET, NN_SOCKET_NAME, value)
-
-    @property
-    def resend_interval(self) -> int:
-        """REQ: ms before an unanswered request is sent again (NN_REQ_RESEND_IVL)."""
-        return int(self.getsockopt(NN_REQ, NN_REQ_RESEND_IVL))
-
-    @resend_interval.setter
-    def resend_interval(self, value: int) -> None:
-        self.setsockopt(NN_REQ, NN_REQ_RESEND_IVL, value)
-
-    @property
-    def survey_deadline(self) -> int:
-        """SURVEYOR: ms during which answers are collected (NN_SURVEYOR_DEADLINE)."""
-        return int(self.getsockopt(NN_SURVEYOR, NN_SURVEYOR_DEADLINE))
-
-    @survey_deadline.setter
-    def survey_deadline(self, value: int) -> None:
-        self.setsockopt(NN_SURVEYOR, NN_SURVEYOR_DEADLINE, value)
+        _set_option(self, NN_SOL_SOCKET, NN_SOCKET_NAME, value, "name",
+                    "a str of at most 63 bytes")
 
     @property
     def recv_fd(self) -> int:
@@ -410,26 +368,80 @@ class Socket:
         return int(self.getsockopt(NN_SOL_SOCKET, NN_SNDFD))
 
     def subscribe(self, topic: Union[bytes, str]) -> None:
-        """SUB: receive messages starting with ``topic`` (b"" = everything)."""
+        """SUB: receive messages starting with ``topic`` (b"" = everything).
+
+        Parameters
+        ----------
+        topic : bytes or str
+            The prefix (a str is encoded as UTF-8).
+
+        Raises
+        ------
+        NNError
+            ENOPROTOOPT on a socket that is not SUB.
+        """
         self.setsockopt(NN_SUB, NN_SUB_SUBSCRIBE, topic)
 
     def unsubscribe(self, topic: Union[bytes, str]) -> None:
-        """SUB: drop one subscription to ``topic``."""
+        """SUB: drop one subscription to ``topic``.
+
+        Parameters
+        ----------
+        topic : bytes or str
+            A prefix given to subscribe() before.
+
+        Raises
+        ------
+        NNError
+            EINVAL when not subscribed to it, ENOPROTOOPT on a socket that is not SUB.
+        """
         self.setsockopt(NN_SUB, NN_SUB_UNSUBSCRIBE, topic)
 
     # ---- endpoints --------------------------------------------------------------------
 
     def bind(self, address: str) -> Endpoint:
-        """Listen on ``address`` (inproc://, ipc://, tcp://); returns the Endpoint."""
-        self._check_open()
-        eid = _core.nn_bind(self._s, address)
+        """Listen on an address.
+
+        Parameters
+        ----------
+        address : str
+            ``inproc://name``, ``ipc:///path``, ``tcp://iface:port`` (``*`` = every
+            interface).
+
+        Returns
+        -------
+        Endpoint
+            Its ``shutdown()`` removes the endpoint again.
+
+        Raises
+        ------
+        NNError
+            EINVAL (ill-formed), EPROTONOSUPPORT (unknown transport), EADDRINUSE, EACCES...;
+            the message names the address and the reason.
+        """
+        eid = self._add_endpoint(address, True)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, True)
         return ep
 
     def connect(self, address: str) -> Endpoint:
-        """Connect to ``address`` (in the background, reconnecting forever)."""
-        self._check_open()
-        eid = _core.nn_connect(self._s, address)
+        """Connect to an address, in the background and reconnecting as needed.
+
+        Parameters
+        ----------
+        address : str
+            ``inproc://name``, ``ipc:///path``, ``tcp://[iface;]host:port``.
+
+        Returns
+        -------
+        Endpoint
+            Its ``shutdown()`` removes the endpoint again.
+
+        Raises
+        ------
+        NNError
+            As bind() (a peer that is not there yet is no error).
+        """
+        eid = self._add_endpoint(address, False)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, False)
         return ep
 
@@ -437,117 +449,29 @@ class Socket:
     dial = connect
 
     def context(self) -> Context:
-        """A new :class:`Context` (REQ, REP, SURVEYOR, RESPONDENT): an independent
-        request state, so several requests can be in flight on this one socket."""
-        self._check_open()
+        """A new :class:`Context`: an independent request state, so several requests can be
+        in flight on this one socket (REQ, REP, SURVEYOR, RESPONDENT).
+
+        Returns
+        -------
+        Context
+            Close it, or leave its ``with`` block, when done.
+
+        Raises
+        ------
+        NNError
+            ENOTSUP on other socket types.
+        """
         return Context(self)
 
-    # ---- data -------------------------------------------------------------------------
+    # ---- async (asyncio, uvloop, trio): the coroutines live in nanopy._aio ------------
 
-    def send(self, data: Buffer, *, block: bool = True) -> int:
-        """Send one message from any bytes-like object. ``block=False`` raises
-        :class:`nanopy.Again` instead of waiting."""
-        self._check_open()
-        return _core.nn_send(self._s, data, 0 if block else NN_DONTWAIT)
-
-    def recv(self, *, block: bool = True) -> bytes:
-        """Receive one message."""
-        self._check_open()
-        return _core.nn_recv(self._s, 0 if block else NN_DONTWAIT)
-
-    def recv_msg(self, *, block: bool = True) -> _core.Message:
-        """Receive one message as a zero-copy :class:`nanopy.Message` (buffer protocol)."""
-        self._check_open()
-        return _core.nn_recv_msg(self._s, 0 if block else NN_DONTWAIT)
-
-    def recv_into(self, buffer: Buffer, *, block: bool = True) -> int:
-        """Receive into ``buffer``; returns the full message size (truncated if larger)."""
-        self._check_open()
-        return _core.nn_recv_into(self._s, buffer, 0 if block else NN_DONTWAIT)
-
-    def sendmsg(self, parts: Sequence[Buffer], header: Optional[bytes] = None, *,
-                block: bool = True) -> int:
-        """Send ``parts`` concatenated as one message, with an SP ``header`` (raw only)."""
-        self._check_open()
-        return _core.nn_sendmsg(self._s, parts, header, 0 if block else NN_DONTWAIT)
-
-    def recvmsg(self, *, block: bool = True) -> tuple[bytes, bytes]:
-        """Receive (body, header); the header is empty on cooked sockets."""
-        self._check_open()
-        body, header = _core.nn_recvmsg(self._s, 0 if block else NN_DONTWAIT)
-        return body, header
-
-    def send_many(self, messages: Sequence[Buffer], *, block: bool = True) -> int:
-        """Send many messages with one call (one GIL release); returns how many went."""
-        self._check_open()
-        return _core.send_many(self._s, messages, 0 if block else NN_DONTWAIT)
-
-    def recv_many(self, max_messages: int = 256, *, block: bool = True) -> list[bytes]:
-        """Wait for one message, then take up to ``max_messages`` already queued."""
-        self._check_open()
-        return _core.recv_many(self._s, max_messages, 0 if block else NN_DONTWAIT)
-
-    # ---- asyncio ----------------------------------------------------------------------
-
-    async def _wait_readable(self, fd: int, timeout: Optional[int]) -> None:
-        await _wait_readable(fd, timeout)
-
-    async def arecv(self) -> bytes:
-        """Receive without blocking the event loop. Honours ``recv_timeout``; a cancelled
-        call consumes nothing, so the message stays for the next receiver."""
-        self._check_open()
-        s = self._s
-        msg = _core.try_recv(s)
-        if msg is not None:
-            return msg
-        timeout = self.recv_timeout
-        fd = self._recv_fd if self._recv_fd >= 0 else self._cache_fds()[0]
-        while True:
-            await _wait_readable(fd, timeout)
-            self._check_open()
-            msg = _core.try_recv(s)
-            if msg is not None:
-                return msg
-
-    async def asend(self, data: Buffer) -> int:
-        """Send without blocking the event loop; honours ``send_timeout``."""
-        self._check_open()
-        s = self._s
-        n = _core.try_send(s, data)
-        if n is not None:
-            return n
-        timeout = self.send_timeout
-        fd = self._send_fd if self._send_fd >= 0 else self._cache_fds()[1]
-        while True:
-            await _wait_readable(fd, timeout)
-            self._check_open()
-            n = _core.try_send(s, data)
-            if n is not None:
-                return n
-
-    def _cache_fds(self) -> tuple[int, int]:
-        """The readiness descriptors never change for a socket's life: look them up once."""
-        for opt in (NN_RCVFD, NN_SNDFD):
-            try:
-                fd = int(_core.nn_getsockopt(self._s, NN_SOL_SOCKET, opt))
-            except NNError:
-                fd = -1
-            if opt == NN_RCVFD:
-                self._recv_fd = fd
-            else:
-                self._send_fd = fd
-        return self._recv_fd, self._send_fd
+    arecv = _aio.arecv
+    asend = _aio.asend
+    __anext__ = _aio.anext
 
     def __aiter__(self) -> Socket:
         return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return await self.arecv()
-        except NNError as e:
-            if e.errno == EBADF:
-                raise StopAsyncIteration from None
-            raise
 
 
 class Context:
@@ -579,23 +503,11 @@ class Context:
 
     async def arecv(self) -> bytes:
         """recv() without blocking the event loop; honours the socket's recv_timeout."""
-        s = self._check()
-        try:
-            return _core.ctx_recv(s, self.id, NN_DONTWAIT)
-        except Again:
-            pass
-        timeout = self.socket.recv_timeout
-        fd = _core.ctx_recv_fd(s, self.id)
-        while True:
-            await self.socket._wait_readable(fd, timeout)
-            try:
-                return _core.ctx_recv(self._check(), self.id, NN_DONTWAIT)
-            except Again:
-                continue
+        return await _aio.ctx_arecv(self)
 
     async def asend(self, data: Buffer) -> int:
         """send() for coroutines (context sends never block)."""
-        return self.send(data)
+        return await _aio.ctx_asend(self, data)
 
     def close(self) -> None:
         if self._open:

@@ -57,6 +57,39 @@ def figures(test: str, **values: Any) -> None:
             f.write(line + "\n")
 
 
+def thread_wake_ms(samples: int = 5) -> float:
+    """How late a thread blocked on a plain Event wakes after set(), in ms (the worst of
+    ``samples``): the scheduler's delay on this machine right now. Limits on how promptly
+    nanopy wakes a blocked call are scaled by it, so a loaded machine is not a failure."""
+    worst = 0.0
+    for _ in range(samples):
+        go, woke = threading.Event(), []
+
+        def waiter(go: threading.Event = go, woke: list = woke) -> None:
+            go.wait()
+            woke.append(time.monotonic())
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.01)
+        t0 = time.monotonic()
+        go.set()
+        t.join(30)
+        worst = max(worst, (woke[0] - t0) * 1000)
+    return worst
+
+
+def sleep_late_ms(seconds: float, samples: int = 3) -> float:
+    """How much later than asked a plain time.sleep(seconds) returns, in ms (the worst of
+    ``samples``): the same lateness any timed wait suffers on this machine right now."""
+    worst = 0.0
+    for _ in range(samples):
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        worst = max(worst, (time.monotonic() - t0 - seconds) * 1000)
+    return worst
+
+
 def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.005) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

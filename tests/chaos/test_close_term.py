@@ -17,18 +17,26 @@ import pytest
 import nanopy
 
 from . import blocked
-from ._common import HERE, fd_count, figures, pick, rss_kb
+from ._common import HERE, fd_count, figures, pick, rss_kb, thread_wake_ms
 
 ROUNDS = pick(2, 20)
-PROMPT_MS = 2000  # generous: measured figures are around a millisecond
+PROMPT_MS = 2000  # on a quiet machine the measured figures are around a millisecond
+
+
+def prompt_limit_ms() -> float:
+    """PROMPT_MS, stretched when the machine is loaded: 50 times the scheduler's current
+    wake-up delay for a plain thread (measured now, in this process), if that is more."""
+    return max(PROMPT_MS, 50 * thread_wake_ms())
 
 
 def check(result: dict[str, Any], errno: int) -> float:
+    limit = prompt_limit_ms()
     assert not result["early"], f"calls that did not block: {result['early']}"
     worst = 0.0
     for name, r in result["calls"].items():
         assert r["outcome"] == errno, f"{name}: {r} (wanted errno {errno})"
-        assert r["after_ms"] < PROMPT_MS, f"{name} returned only after {r['after_ms']} ms"
+        assert r["after_ms"] < limit, (
+            f"{name} returned only after {r['after_ms']} ms (limit {limit:.0f} ms)")
         worst = max(worst, r["after_ms"])
     return worst
 

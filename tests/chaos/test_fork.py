@@ -84,9 +84,9 @@ def check_report(report: dict[str, Any], passed_socket: bool) -> None:
 @pytest.mark.timeout(pick(90, 600))
 @pytest.mark.parametrize("method", ["os.fork", "fork", "spawn"])
 def test_fork_mid_traffic(method: str) -> None:
-    from conftest import free_tcp_port
+    from conftest import unclaimed_tcp_port
 
-    address = f"tcp://127.0.0.1:{free_tcp_port()}"
+    address = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     with nanopy.Socket(nanopy.PAIR, recv_timeout=5000, send_timeout=5000, linger=0) as a, \
          nanopy.Socket(nanopy.PAIR, recv_timeout=5000, send_timeout=5000, linger=0) as b, \
          nanopy.Socket(nanopy.PAIR, recv_timeout=500, send_timeout=5000, linger=0) as rv:
@@ -96,7 +96,7 @@ def test_fork_mid_traffic(method: str) -> None:
         traffic.start()
         try:
             for _ in range(FORKS):
-                rendezvous = f"tcp://127.0.0.1:{free_tcp_port()}"
+                rendezvous = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
                 ep = rv.bind(rendezvous)
                 time.sleep(0.05)
                 before = traffic.count

@@ -1,8 +1,8 @@
 """The nanopy half of an interop case: sockets with safety nets and the four actions.
 
 The actions mirror those of ``peers/peer_common.py`` (serve, ask, send, recv) but drive nanopy
-through its nn_* API exactly as API.md spells it, and return the messages nanopy received so
-the test can compare them byte for byte.
+through its documented nn_* API (names and argument shapes as in C), and return the
+messages nanopy received so the test can compare them byte for byte.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Sequence
 
 import nanopy
 
-from .interop_harness import IO_TIMEOUT_MS
+from .interop_harness import IO_TIMEOUT_MS, AddressBook
 from .peers.peer_common import BROADCAST_PACING_S, BROADCASTING_PROTOCOLS, answer_for, make_payload
 
 PROTOCOL_IDS: Dict[str, int] = {
@@ -49,6 +49,24 @@ class NanopySockets:
             # Long enough for a 1 MiB round trip on a loaded machine.
             nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, IO_TIMEOUT_MS)
         return s
+
+    def bind(self, s: int, addresses: AddressBook, transport: str) -> str:
+        """Bind ``s`` to a fresh address of ``transport``; return the URL peers connect to.
+        For tcp the kernel picks the port as the socket binds (``tcp://127.0.0.1:0``), so no
+        other process can take it between choosing and binding."""
+        if transport == "tcp":
+            try:
+                eid = nanopy.nn_bind(s, "tcp://127.0.0.1:0")
+            except nanopy.NNError as exc:
+                if exc.errno != nanopy.EINVAL:  # EINVAL: a build without port-0 binds
+                    raise
+            else:
+                from nanopy import _core
+
+                return f"tcp://127.0.0.1:{_core.endpoint_port(s, eid)}"
+        url = addresses.url(transport)
+        nanopy.nn_bind(s, url)
+        return url
 
     def close(self, s: int) -> None:
         """Close ``s`` now (with its NN_LINGER as set) and forget it."""

@@ -68,10 +68,9 @@ RESEND_VARIANTS = {
 def test_req_resend(backend, transport, variant, addresses, nanopy_sockets, spawn_peer):
     """The request held by a silent (or dead) native REP is answered by the other REP."""
     resend_ivl_ms, kill_first = RESEND_VARIANTS[variant]
-    url = addresses.url(transport)
     s = nanopy_sockets.open("req")
     nanopy.nn_setsockopt(s, nanopy.NN_REQ, nanopy.NN_REQ_RESEND_IVL, resend_ivl_ms)
-    nanopy.nn_bind(s, url)
+    url = nanopy_sockets.bind(s, addresses, transport)
 
     silent = spawn_peer(backend, "rep", "never-answer", connect=[url], extra=["--await-peer"])
     silent.wait_ready()
@@ -109,14 +108,14 @@ def test_req_resend(backend, transport, variant, addresses, nanopy_sockets, spaw
 def test_surveyor_deadline(backend, transport, bind_side, addresses, nanopy_sockets, spawn_peer):
     """A survey nobody answers ends in ETIMEDOUT at the deadline, then EFSM."""
     deadline_ms = 300
-    url = addresses.url(transport)
     s = nanopy_sockets.open("surveyor")
     nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, deadline_ms)
     if bind_side == "nanopy_binds":
-        nanopy.nn_bind(s, url)
+        url = nanopy_sockets.bind(s, addresses, transport)
         respondent = spawn_peer(backend, "respondent", "never-answer", connect=[url])
         respondent.wait_ready()
     else:
+        url = addresses.url(transport)
         respondent = spawn_peer(backend, "respondent", "never-answer", bind=[url])
         respondent.wait_ready()
         nanopy.nn_connect(s, url)
@@ -232,14 +231,14 @@ def test_pipeline_stream(
     local, remote, action = (
         ("push", "pull", "recv") if direction == "nanopy_is_push" else ("pull", "push", "send")
     )
-    url = addresses.url(transport)
     s = nanopy_sockets.open(local)
     extra = ["--sizes", ",".join(map(str, STREAM_SIZES))]
     if bind_side == "nanopy_binds":
-        nanopy.nn_bind(s, url)
+        url = nanopy_sockets.bind(s, addresses, transport)
         peer = spawn_peer(backend, remote, action, connect=[url], extra=extra)
         peer.wait_ready()
     else:
+        url = addresses.url(transport)
         peer = spawn_peer(backend, remote, action, bind=[url], extra=extra)
         peer.wait_ready()
         nanopy.nn_connect(s, url)
@@ -275,11 +274,10 @@ def check_backtrace(header: bytes) -> None:
 )
 def test_raw_reqrep_headers(backend, transport, role, addresses, nanopy_sockets, spawn_peer):
     """Raw nanopy REQ/REP against a cooked native peer: SP headers seen and set by hand."""
-    url = addresses.url(transport)
     sent = payloads(MESSAGE_SIZES)
     if role == "nanopy_is_raw_rep":
         s = nanopy_sockets.open("rep", raw=True)
-        nanopy.nn_bind(s, url)
+        url = nanopy_sockets.bind(s, addresses, transport)
         peer = spawn_peer(backend, "req", "ask", connect=[url])
         peer.wait_ready()
         headers, bodies = [], []
@@ -296,7 +294,7 @@ def test_raw_reqrep_headers(backend, transport, role, addresses, nanopy_sockets,
         )
     else:
         s = nanopy_sockets.open("req", raw=True)
-        nanopy.nn_bind(s, url)
+        url = nanopy_sockets.bind(s, addresses, transport)
         peer = spawn_peer(backend, "rep", "serve", connect=[url])
         peer.wait_ready()
         answers = []
@@ -318,9 +316,8 @@ def test_raw_reqrep_headers(backend, transport, role, addresses, nanopy_sockets,
 )
 def test_req_cancel_drops_stale_reply(backend, transport, addresses, nanopy_sockets, spawn_peer):
     """A second nn_send cancels the first request: its late native reply must be dropped."""
-    url = addresses.url(transport)
     s = nanopy_sockets.open("req")
-    nanopy.nn_bind(s, url)
+    url = nanopy_sockets.bind(s, addresses, transport)
     rep = spawn_peer(
         backend, "rep", "serve", connect=[url], extra=["--count", "2", "--delay-ms", "300"]
     )
@@ -342,10 +339,9 @@ def test_req_cancel_drops_stale_reply(backend, transport, addresses, nanopy_sock
 )
 def test_surveyor_drops_late_response(backend, transport, addresses, nanopy_sockets, spawn_peer):
     """A native response arriving after its survey's deadline is not taken for the next one."""
-    url = addresses.url(transport)
     s = nanopy_sockets.open("surveyor")
     nanopy.nn_setsockopt(s, nanopy.NN_SURVEYOR, nanopy.NN_SURVEYOR_DEADLINE, 300)
-    nanopy.nn_bind(s, url)
+    url = nanopy_sockets.bind(s, addresses, transport)
     respondent = spawn_peer(
         backend, "respondent", "serve", connect=[url], extra=["--count", "2", "--delay-ms", "600"]
     )

@@ -67,13 +67,13 @@ def run_case(
     spawn_peer: Callable[..., PeerProcess],
 ) -> None:
     """Run one matrix case end to end and check what each side received."""
-    url = addresses.url(transport)
     s = nanopy_sockets.open(role.local_proto)
     if bind_side == "nanopy_binds":
-        nanopy.nn_bind(s, url)
+        url = nanopy_sockets.bind(s, addresses, transport)
         peer = spawn_peer(backend, role.remote_proto, role.remote_action, connect=[url])
         peer.wait_ready()
     else:
+        url = addresses.url(transport)
         peer = spawn_peer(backend, role.remote_proto, role.remote_action, bind=[url])
         peer.wait_ready()
         nanopy.nn_connect(s, url)

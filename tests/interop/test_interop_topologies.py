@@ -72,9 +72,8 @@ def wait_for_no_connection(s: int, timeout_s: float = 10.0) -> None:
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_rep_fan_in(transport, addresses, nanopy_sockets, spawn_peer):
     """Three native REQs, one nanopy REP: each REQ gets the answers to its own requests."""
-    url = addresses.url(transport)
     s = nanopy_sockets.open("rep")
-    nanopy.nn_bind(s, url)
+    url = nanopy_sockets.bind(s, addresses, transport)
     askers = [
         spawn_peer(backend, "req", "ask", connect=[url], extra=["--tag", tag])
         for backend, tag in FAN_PEERS
@@ -94,9 +93,8 @@ def test_rep_fan_in(transport, addresses, nanopy_sockets, spawn_peer):
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_surveyor_fan_out(transport, addresses, nanopy_sockets, spawn_peer):
     """One nanopy SURVEYOR, three native RESPONDENTs: one right response from each."""
-    url = addresses.url(transport)
     s = nanopy_sockets.open("surveyor")
-    nanopy.nn_bind(s, url)
+    url = nanopy_sockets.bind(s, addresses, transport)
     respondents = [
         spawn_peer(backend, "respondent", "serve", connect=[url]) for backend, _ in FAN_PEERS
     ]
@@ -118,9 +116,8 @@ def test_surveyor_fan_out(transport, addresses, nanopy_sockets, spawn_peer):
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_pub_fan_out(transport, addresses, nanopy_sockets, spawn_peer):
     """One nanopy PUB, three native SUBs: every SUB receives every message, in order."""
-    url = addresses.url(transport)
     s = nanopy_sockets.open("pub")
-    nanopy.nn_bind(s, url)
+    url = nanopy_sockets.bind(s, addresses, transport)
     subscribers = [spawn_peer(backend, "sub", "recv", connect=[url]) for backend, _ in FAN_PEERS]
     for subscriber in subscribers:
         subscriber.wait_ready()
@@ -139,9 +136,8 @@ def test_pair_accepts_new_peer_after_kill(
     backend, transport, addresses, nanopy_sockets, spawn_peer
 ):
     """After its only native PAIR peer is killed, nanopy PAIR talks to the next one."""
-    url = addresses.url(transport)
     s = nanopy_sockets.open("pair")
-    nanopy.nn_bind(s, url)
+    url = nanopy_sockets.bind(s, addresses, transport)
     first = spawn_peer(backend, "pair", "serve", connect=[url], extra=["--count", "1"])
     first.wait_ready()
     request = make_payload(0, 100, "before")

@@ -1,0 +1,51 @@
+/*
+ * loop.h - the I/O thread: one poller (platform/poller.h) that owns every network
+ * descriptor, runs timers and executes commands posted by caller threads.
+ *
+ * Everything that creates or destroys endpoints and pipes runs here (np_loop_call), so those
+ * lifecycles never race with each other. Handlers must not block; they may take one socket
+ * lock at a time, never while a caller could be waiting on the loop with that lock held.
+ */
+#ifndef NP_LOOP_H
+#define NP_LOOP_H
+
+#include "platform/poller.h"
+
+#include <stdint.h>
+
+/* Start the I/O thread if needed. Returns 0 or -errno. */
+int np_loop_start(void);
+
+/* Descriptor registration: only from the I/O thread. */
+int np_loop_add(np_ioh *h, uint32_t events);
+void np_loop_set_events(np_ioh *h, uint32_t events);
+void np_loop_remove(np_ioh *h);
+
+/* Defer fn(p) until the current batch of events has been dispatched. I/O thread only. */
+void np_loop_defer_free(void (*fn)(void *), void *p);
+
+/* Run fn(arg) on the I/O thread soon. Any thread. 0, or -errno (no I/O thread). */
+int np_loop_post(void (*fn)(void *), void *arg);
+/* Run fn(arg) on the I/O thread and wait for its result (inline when already there). */
+int np_loop_call(int (*fn)(void *), void *arg);
+
+/*
+ * Timers. `seq` is chosen by the owner when starting and handed back to cb, so a callback
+ * that fires after a restart or a cancel can recognise itself as stale.
+ */
+typedef struct np_timer np_timer;
+struct np_timer {
+    int64_t when;
+    uint64_t seq;
+    void (*cb)(np_timer *t, uint64_t seq);
+    void *owner;
+    int armed;
+    np_timer *next;
+};
+void np_timer_start(np_timer *t, int64_t delay_ms, uint64_t seq);
+void np_timer_cancel(np_timer *t);
+
+/* Called in a child after fork(): forget the parent's I/O thread. */
+void np_loop_forget_after_fork(void);
+
+#endif

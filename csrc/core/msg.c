@@ -1,0 +1,191 @@
+/* msg.c - message and chunk allocation; see msg.h. */
+#include "core/msg.h"
+
+#include "platform/np_errno.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void chunk_unref(np_chunk *c)
+{
+    if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        if (c->release)
+            c->release(c->owner);
+        free(c->block);
+    }
+}
+
+/* The chunk allocated in the same block as m (see np_chunk.block), or NULL. */
+static int chunk_is_inline(const np_msg *m)
+{
+    return m->chunk && m->chunk->block == (const void *)m;
+}
+
+np_msg *np_msg_alloc(size_t body_len)
+{
+    /* Message and chunk in one allocation; the chunk frees the block when the last
+     * reference (the message, or a broadcast copy sharing the body) goes. */
+    size_t head = (sizeof(np_msg) + 15) & ~(size_t)15;
+    if (body_len > SIZE_MAX - head - sizeof(np_chunk))
+        return NULL;
+    np_msg *m = malloc(head + sizeof(np_chunk) + body_len);
+    if (!m)
+        return NULL;
+    m->chunk = (np_chunk *)((uint8_t *)m + head);
+    atomic_init(&m->chunk->refs, 1);
+    m->chunk->size = body_len;
+    m->chunk->block = m;
+    m->chunk->release = NULL;
+    m->chunk->owner = NULL;
+    m->body = m->chunk->data;
+    m->body_len = body_len;
+    m->hdr = m->hdr_inline;
+    m->hdr_len = 0;
+    return m;
+}
+
+np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *owner)
+{
+    size_t head = (sizeof(np_msg) + 15) & ~(size_t)15;
+    np_msg *m = malloc(head + sizeof(np_chunk));
+    if (!m)
+        return NULL;
+    m->chunk = (np_chunk *)((uint8_t *)m + head);
+    atomic_init(&m->chunk->refs, 1);
+    m->chunk->size = len;
+    m->chunk->block = m;
+    m->chunk->release = release;
+    m->chunk->owner = owner;
+    m->body = (uint8_t *)data;
+    m->body_len = len;
+    m->hdr = m->hdr_inline;
+    m->hdr_len = 0;
+    return m;
+}
+
+void *np_msg_external_owner(const np_msg *m, np_release_fn release, size_t owner_len)
+{
+    if (!m->chunk || m->chunk->release != release || m->hdr_len != 0)
+        return NULL;
+    return m->body_len == owner_len && m->chunk->size == owner_len ? m->chunk->owner : NULL;
+}
+
+np_msg *np_msg_share(const np_msg *m)
+{
+    np_msg *c = malloc(sizeof(np_msg));
+    if (!c)
+        return NULL;
+    c->chunk = m->chunk;
+    if (c->chunk)
+        atomic_fetch_add_explicit(&c->chunk->refs, 1, memory_order_relaxed);
+    c->body = m->body;
+    c->body_len = m->body_len;
+    c->hdr = c->hdr_inline;
+    c->hdr_len = 0;
+    if (np_msg_set_hdr(c, m->hdr, m->hdr_len) != 0) {
+        np_msg_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int np_msg_set_hdr(np_msg *m, const void *hdr, size_t len)
+{
+    uint8_t *dst = m->hdr_inline;
+    if (len > NP_MSG_INLINE_HDR) {
+        dst = malloc(len);
+        if (!dst)
+            return -ENOMEM;
+    }
+    if (len)
+        memmove(dst, hdr, len);
+    if (m->hdr != m->hdr_inline)
+        free(m->hdr);
+    m->hdr = dst;
+    m->hdr_len = len;
+    return 0;
+}
+
+int np_msg_body_to_hdr(np_msg *m, size_t n)
+{
+    if (n > m->body_len)
+        return -EINVAL;
+    size_t total = m->hdr_len + n;
+    uint8_t *dst = m->hdr;
+    if (total > NP_MSG_INLINE_HDR && m->hdr == m->hdr_inline) {
+        dst = malloc(total);
+        if (!dst)
+            return -ENOMEM;
+        memcpy(dst, m->hdr_inline, m->hdr_len);
+    } else if (m->hdr != m->hdr_inline) {
+        dst = realloc(m->hdr, total);
+        if (!dst)
+            return -ENOMEM;
+    }
+    memcpy(dst + m->hdr_len, m->body, n);
+    m->hdr = dst;
+    m->hdr_len = total;
+    m->body += n;
+    m->body_len -= n;
+    return 0;
+}
+
+np_msg *np_msg_flat_copy(const np_msg *m)
+{
+    np_msg *c = np_msg_alloc(m->hdr_len + m->body_len);
+    if (!c)
+        return NULL;
+    memcpy(c->body, m->hdr, m->hdr_len);
+    if (m->body_len)
+        memcpy(c->body + m->hdr_len, m->body, m->body_len);
+    return c;
+}
+
+void np_msg_free(np_msg *m)
+{
+    if (!m)
+        return;
+    if (m->hdr != m->hdr_inline)
+        free(m->hdr);
+    if (chunk_is_inline(m)) {
+        chunk_unref(m->chunk);  /* frees m too, unless a copy still shares the body */
+        return;
+    }
+    chunk_unref(m->chunk);
+    free(m);
+}
+
+np_msg *np_msg_from_iov(const np_iov *iov, int n, const void *hdr, size_t hdr_len, int *err)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (iov[i].len > SIZE_MAX - total) {
+            *err = -EINVAL;
+            return NULL;
+        }
+        total += iov[i].len;
+    }
+    np_msg *m = np_msg_alloc(total);
+    if (!m) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        if (iov[i].len)
+            memcpy(m->body + off, iov[i].base, iov[i].len);
+        off += iov[i].len;
+    }
+    if (hdr_len && np_msg_set_hdr(m, hdr, hdr_len) != 0) {
+        np_msg_free(m);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    return m;
+}
+
+/* Accessors for the Python layer, which does not see the struct. */
+const uint8_t *np_msg_body(const np_msg *m) { return m->body; }
+size_t np_msg_body_len(const np_msg *m) { return m->body_len; }
+const uint8_t *np_msg_hdr(const np_msg *m) { return m->hdr; }
+size_t np_msg_hdr_len(const np_msg *m) { return m->hdr_len; }

@@ -1,0 +1,195 @@
+/*
+ * sendrecv.c - nn_send / nn_recv and their batch forms: hand the message to the protocol
+ * under the socket lock, and wait on NN_SNDFD / NN_RCVFD (no lock held) when it would block.
+ */
+#include "core/table.h"
+#include "core/wait.h"
+#include "transports/transport.h"
+
+static void sendrecv_count_sent(np_sock *s, size_t len)
+{
+    atomic_fetch_add(&s->msgs_sent, 1);
+    atomic_fetch_add(&s->bytes_sent, len);
+}
+
+/*
+ * Hand m to the protocol, waiting for room as the options say. Called with a hold; returns
+ * 0 (m consumed) or -errno (m still the caller's).
+ */
+static int sendrecv_send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (s->closing) {
+            pthread_mutex_unlock(&s->lock);
+            return np_table_closed_error();
+        }
+        size_t len = m->body_len;
+        int rc = s->ops->send(s, m);
+        if (rc == 0)
+            sendrecv_count_sent(s, len);
+        if (rc != -EAGAIN) {
+            np_sock_update_ready(s);
+            pthread_mutex_unlock(&s->lock);
+            return rc;
+        }
+        rc = np_wait_after_eagain(s, &s->snd_efd, s->ops->can_send, flags, deadline,
+                                  s->sndtimeo);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Would a send wake a receiver of this process that is asleep? (takes sock->lock) */
+static int sendrecv_local_peer_asleep(np_sock *s)
+{
+    if (!atomic_load_explicit(&s->local_pipes, memory_order_relaxed))
+        return 0;
+    int asleep = 0;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->npipes && !asleep; i++) {
+        np_pipe *p = s->pipes[i];
+        if (p->tran->pipe_peer_asleep)
+            asleep = p->tran->pipe_peer_asleep(p);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return asleep;
+}
+
+int np_send(int id, const np_iov *iov, int n, const void *hdr, size_t hdr_len, int has_hdr,
+            int flags, int64_t *deadline)
+{
+    np_sock *s;
+    int rc = np_table_hold(id, &s);
+    if (rc)
+        return rc;
+    if (!(s->ops->dirs & NP_CAN_SEND)) {
+        np_table_release(s);
+        return -ENOTSUP;
+    }
+    if (has_hdr && hdr_len > 0 && !s->ops->raw) {
+        np_table_release(s);
+        return -EINVAL;  /* cooked sockets build their own headers */
+    }
+    if (flags & NP_SEND_GIL_HELD) {
+        /* Decided before building the message, so the retry does not copy it twice. (A
+         * receiver falling asleep right after this test only costs a slower wake-up.) */
+        if (sendrecv_local_peer_asleep(s)) {
+            np_table_release(s);
+            return -EINPROGRESS;
+        }
+        flags &= ~NP_SEND_GIL_HELD;
+    }
+    np_msg *m = np_msg_from_iov(iov, n, hdr, hdr_len, &rc);
+    if (!m) {
+        np_table_release(s);
+        return rc;
+    }
+    size_t len = m->body_len;
+    rc = sendrecv_send_one(s, m, flags, deadline);
+    if (rc)
+        np_msg_free(m);
+    np_table_release(s);
+    return rc ? rc : (int)(len > INT32_MAX ? INT32_MAX : len);
+}
+
+/* Send a message the caller already built (devices); m is consumed on success only. */
+int np_send_owned(int id, np_msg *m, int flags, int64_t *deadline)
+{
+    np_sock *s;
+    int rc = np_table_hold(id, &s);
+    if (rc)
+        return rc;
+    if (!(s->ops->dirs & NP_CAN_SEND))
+        rc = -ENOTSUP;
+    else
+        rc = sendrecv_send_one(s, m, flags, deadline);
+    np_table_release(s);
+    return rc;
+}
+
+int np_send_batch(int id, const np_iov *msgs, int n, int flags, int64_t *deadline, int *sent)
+{
+    np_sock *s;
+    int rc = np_table_hold(id, &s);
+    if (rc)
+        return rc;
+    if (!(s->ops->dirs & NP_CAN_SEND)) {
+        np_table_release(s);
+        return -ENOTSUP;
+    }
+    rc = 0;
+    while (*sent < n) {
+        np_msg *m = np_msg_from_iov(&msgs[*sent], 1, NULL, 0, &rc);
+        if (!m)
+            break;
+        rc = sendrecv_send_one(s, m, flags, deadline);
+        if (rc) {
+            np_msg_free(m);
+            break;
+        }
+        (*sent)++;
+    }
+    np_table_release(s);
+    return rc;
+}
+
+static int sendrecv_recv_common(np_sock *s, np_msg **out, int max, int flags,
+                                int64_t *deadline)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (s->closing) {
+            pthread_mutex_unlock(&s->lock);
+            return np_table_closed_error();
+        }
+        int got = 0, rc = 0;
+        while (got < max) {
+            rc = s->ops->recv(s, &out[got]);
+            if (rc)
+                break;
+            atomic_fetch_add(&s->msgs_recv, 1);
+            atomic_fetch_add(&s->bytes_recv, out[got]->body_len);
+            got++;
+        }
+        if (got > 0 || rc != -EAGAIN) {
+            np_sock_update_ready(s);
+            pthread_mutex_unlock(&s->lock);
+            return got > 0 ? got : rc;
+        }
+        rc = np_wait_after_eagain(s, &s->rcv_efd, s->ops->can_recv, flags, deadline,
+                                  s->rcvtimeo);
+        if (rc)
+            return rc;
+    }
+}
+
+int np_recv(int id, np_msg **out, int flags, int64_t *deadline)
+{
+    np_sock *s;
+    int rc = np_table_hold(id, &s);
+    if (rc)
+        return rc;
+    if (!(s->ops->dirs & NP_CAN_RECV))
+        rc = -ENOTSUP;
+    else
+        rc = sendrecv_recv_common(s, out, 1, flags, deadline);
+    np_table_release(s);
+    return rc < 0 ? rc : 0;
+}
+
+int np_recv_batch(int id, np_msg **out, int max, int flags, int64_t *deadline)
+{
+    np_sock *s;
+    int rc = np_table_hold(id, &s);
+    if (rc)
+        return rc;
+    if (!(s->ops->dirs & NP_CAN_RECV))
+        rc = -ENOTSUP;
+    else if (max <= 0)
+        rc = -EINVAL;
+    else
+        rc = sendrecv_recv_common(s, out, max, flags, deadline);
+    np_table_release(s);
+    return rc;
+}

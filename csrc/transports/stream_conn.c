@@ -1,0 +1,278 @@
+/*
+ * stream_conn.c - a stream connection's lifecycle: start, the transport's upgrade step, the
+ * SP handshake, attaching the pipe, dispatching I/O events, and closing. I/O thread only.
+ */
+#include "transports/stream_engine.h"
+
+#include "platform/sockio.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define STREAM_RBUF_SIZE 65536
+#define STREAM_WBUF_SIZE 65536
+#define STREAM_HANDSHAKE_TIMEOUT_MS 1000
+
+void np_stream_tune_fd(np_sock *s, int fd, const np_stream_ops *ops)
+{
+    pthread_mutex_lock(&s->lock);
+    int sndbuf = s->sndbuf, rcvbuf = s->rcvbuf;
+    pthread_mutex_unlock(&s->lock);
+    /* Only an explicit NN_SNDBUF/NN_RCVBUF overrides the kernel's autotuning, which moves
+     * large messages much faster than nanomsg's fixed 128 KiB. */
+    if (sndbuf != 128 * 1024)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    if (rcvbuf != 128 * 1024)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    np_set_nosigpipe(fd);
+    if (ops->tune)
+        ops->tune(s, fd);
+}
+
+static void stream_free(void *p)
+{
+    np_stream *st = p;
+    free(st->tdata);
+    free(st->wbuf);
+    free(st->rbuf);
+    free(st->batch);
+    free(st->fhdr);
+    free(st->iov);
+    free(st);
+}
+
+static void stream_unlink(np_stream *st)
+{
+    np_stream_ep *sep = st->ep->tdata;
+    for (np_stream **pp = &sep->conns; *pp; pp = &(*pp)->ep_next) {
+        if (*pp == st) {
+            *pp = st->ep_next;
+            return;
+        }
+    }
+}
+
+void np_stream_conn_close(np_stream *st, int broken)
+{
+    if (st->state == NP_STREAM_CLOSED)
+        return;
+    int was_active = st->state == NP_STREAM_ACTIVE;
+    st->state = NP_STREAM_CLOSED;
+    np_timer_cancel(&st->hs_timer);
+    /* Detach first: once the pipe is dead (set under the socket lock) no caller writes to
+     * the descriptor directly any more, so it is safe to close it. */
+    if (st->pipe) {
+        np_stream_pipe_of(st->pipe)->conn = NULL;
+        np_pipe_detach(st->pipe, broken);
+    } else if (broken && !was_active) {
+        atomic_fetch_add(&st->sock->broken, 1);
+    }
+    np_loop_remove(&st->ioh);
+    if (st->ops->conn_fini)
+        st->ops->conn_fini(st);
+    close(st->ioh.fd);
+    st->ioh.fd = -1;
+    np_decoder_fini(&st->dec);
+    for (int i = 0; i < st->nbatch; i++)
+        np_msg_free(st->batch[i]);
+    st->nbatch = 0;
+    stream_unlink(st);
+    if (st->pipe) {
+        np_pipe_unref(st->pipe);
+        st->pipe = NULL;
+    }
+    np_stream_ep *sep = st->ep->tdata;
+    if (st->outgoing && !st->ep->stopping) {
+        sep->has_live_conn = 0;
+        sep->conn_gone(st->ep);
+    }
+    np_loop_defer_free(stream_free, st);
+}
+
+static void stream_handshake_timeout(np_timer *t, uint64_t seq)
+{
+    (void)seq;
+    np_stream *st = t->owner;
+    if (st->state == NP_STREAM_UPGRADE || st->state == NP_STREAM_HANDSHAKE)
+        np_stream_conn_close(st, 1);
+}
+
+/* Make the pipe for a connection whose peer is known and acceptable. 0 or -1 (closed). */
+static int stream_attach_pipe(np_stream *st)
+{
+    np_pipe *p = np_pipe_new(st->sock, st->ep, st->ep->tran);
+    np_stream_pipe *sp = p ? np_stream_pipe_of(p) : NULL;
+    if (!p || np_ring_init(&sp->outq, 4096) != 0) {
+        if (p)
+            np_pipe_unref(p);
+        np_stream_conn_close(st, 1);
+        return -1;
+    }
+    atomic_init(&sp->write_scheduled, 0);
+    atomic_init(&sp->read_stalled, 0);
+    sp->conn = st;
+    sp->fd = st->ioh.fd;
+    sp->ipc = st->ops->ipc;
+    sp->direct_ok = !st->ops->read && !st->ops->writev && !st->ops->framing;
+    p->outq = &sp->outq;
+    st->pipe = p;
+    if (np_pipe_attach(p) != 0) {
+        /* Refused (e.g. PAIR already has its peer): drop the connection; a connecting
+         * endpoint keeps retrying at the reconnect interval. */
+        st->pipe = NULL;
+        sp->conn = NULL;
+        np_pipe_unref(p);
+        np_stream_conn_close(st, 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* The peer is known: check it, attach, and start moving messages. */
+static void stream_established(np_stream *st)
+{
+    if (!np_sock_accepts_peer(st->sock, st->peer_protocol)) {
+        np_stream_conn_close(st, 1);
+        return;
+    }
+    np_timer_cancel(&st->hs_timer);
+    if (stream_attach_pipe(st) != 0)
+        return;
+    st->state = NP_STREAM_ACTIVE;
+    if (st->outgoing)
+        ((np_stream_ep *)st->ep->tdata)->backoff_n = 1;  /* a good connection resets it */
+    np_loop_set_events(&st->ioh, NP_IO_IN);
+}
+
+static void stream_handshake_step(np_stream *st, uint32_t ev)
+{
+    if ((ev & NP_IO_OUT) && st->hs_sent < NP_HANDSHAKE_LEN) {
+        struct iovec iov = {st->hs_out + st->hs_sent, NP_HANDSHAKE_LEN - st->hs_sent};
+        ssize_t n = np_stream_writev(st, &iov, 1);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            np_stream_conn_close(st, 1);
+            return;
+        }
+        if (n > 0)
+            st->hs_sent += (size_t)n;
+    }
+    if ((ev & NP_IO_IN) && st->hs_got < NP_HANDSHAKE_LEN) {
+        /* Read exactly the handshake: frames that follow stay in the kernel for now. */
+        ssize_t n = np_stream_recv(st, st->hs_in + st->hs_got, NP_HANDSHAKE_LEN - st->hs_got);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            np_stream_conn_close(st, 1);
+            return;
+        }
+        if (n > 0)
+            st->hs_got += (size_t)n;
+    }
+    if (st->hs_sent < NP_HANDSHAKE_LEN || st->hs_got < NP_HANDSHAKE_LEN) {
+        np_loop_set_events(&st->ioh,
+                           NP_IO_IN | (st->hs_sent < NP_HANDSHAKE_LEN ? NP_IO_OUT : 0));
+        return;
+    }
+    int peer = np_handshake_decode(st->hs_in);
+    if (peer < 0) {
+        np_stream_conn_close(st, 1);
+        return;
+    }
+    st->peer_protocol = peer;
+    stream_established(st);
+}
+
+static void stream_upgrade_step(np_stream *st, uint32_t ev)
+{
+    int rc = st->ops->upgrade(st, ev);
+    if (rc < 0) {
+        np_stream_conn_close(st, 1);
+        return;
+    }
+    if (rc > 0) {
+        np_loop_set_events(&st->ioh, (uint32_t)rc & (NP_IO_IN | NP_IO_OUT));
+        return;
+    }
+    if (st->ops->upgrade_negotiates_peer) {
+        stream_established(st);
+        return;
+    }
+    st->state = NP_STREAM_HANDSHAKE;
+    np_loop_set_events(&st->ioh, NP_IO_IN | NP_IO_OUT);
+    stream_handshake_step(st, NP_IO_OUT);
+}
+
+static void stream_event(np_ioh *h, uint32_t ev)
+{
+    np_stream *st = h->owner;
+    switch (st->state) {
+    case NP_STREAM_UPGRADE:
+        stream_upgrade_step(st, ev);
+        return;
+    case NP_STREAM_HANDSHAKE:
+        stream_handshake_step(st, ev);
+        return;
+    case NP_STREAM_ACTIVE:
+        break;
+    default:
+        return;
+    }
+    if ((ev & NP_IO_IN) && np_stream_read_some(st) != 0) {
+        np_stream_conn_close(st, 1);
+        return;
+    }
+    if (st->state == NP_STREAM_ACTIVE && (ev & NP_IO_OUT) && np_stream_write_some(st) != 0)
+        np_stream_conn_close(st, 1);
+}
+
+static np_stream *stream_alloc(np_ep *ep, const np_stream_ops *ops)
+{
+    np_stream *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->rbuf = malloc(STREAM_RBUF_SIZE);
+    st->wbuf = malloc(STREAM_WBUF_SIZE);
+    st->batch = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->batch));
+    st->fhdr = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->fhdr));
+    st->iov = calloc(NP_STREAM_IOV_MAX, sizeof(*st->iov));
+    if (ops->conn_size)
+        st->tdata = calloc(1, ops->conn_size);
+    if (!st->rbuf || !st->wbuf || !st->batch || !st->fhdr || !st->iov ||
+        (ops->conn_size && !st->tdata)) {
+        stream_free(st);
+        return NULL;
+    }
+    st->ep = ep;
+    st->sock = ep->sock;
+    st->ops = ops;
+    return st;
+}
+
+void np_stream_conn_start(np_ep *ep, int fd, int outgoing)
+{
+    np_stream_ep *sep = ep->tdata;
+    const np_stream_ops *ops = sep->ops;
+    np_stream *st = stream_alloc(ep, ops);
+    if (!st) {
+        close(fd);
+        if (outgoing)
+            sep->conn_gone(ep);
+        return;
+    }
+    st->outgoing = outgoing;
+    st->ioh.fd = fd;
+    st->ioh.cb = stream_event;
+    st->ioh.owner = st;
+    np_handshake_encode(st->hs_out, ep->sock->protocol);
+    np_decoder_init(&st->dec, ops->ipc, ep->sock->rcvmaxsize);
+    st->ep_next = sep->conns;
+    sep->conns = st;
+    st->hs_timer.cb = stream_handshake_timeout;
+    st->hs_timer.owner = st;
+    st->state = ops->upgrade ? NP_STREAM_UPGRADE : NP_STREAM_HANDSHAKE;
+    if (ops->conn_init && ops->conn_init(st) != 0) {
+        np_stream_conn_close(st, 1);
+        return;
+    }
+    np_timer_start(&st->hs_timer, STREAM_HANDSHAKE_TIMEOUT_MS, 0);
+    if (np_loop_add(&st->ioh, NP_IO_IN | NP_IO_OUT) != 0)
+        np_stream_conn_close(st, 1);
+}

@@ -1,0 +1,36 @@
+/*
+ * stream_engine.h - the stream engine's internal interface between its files (not for
+ * transports): stream_io.c moves bytes, stream_conn.c runs a connection's lifecycle,
+ * stream_pipe.c the pipe hooks, stream_ep.c the endpoints. Calls go one way only:
+ * ep -> conn -> io, pipe -> conn/io.
+ */
+#ifndef NP_STREAM_ENGINE_H
+#define NP_STREAM_ENGINE_H
+
+#include "transports/stream.h"
+
+enum { NP_STREAM_UPGRADE, NP_STREAM_HANDSHAKE, NP_STREAM_ACTIVE, NP_STREAM_CLOSED };
+
+#define NP_STREAM_BATCH_MAX 64   /* large messages per writev */
+#define NP_STREAM_IOV_MAX (NP_STREAM_BATCH_MAX * 3 + 8)
+
+static inline np_stream_pipe *np_stream_pipe_of(np_pipe *p) { return p->tdata; }
+
+/* ---- stream_io.c: I/O thread ---- */
+/* Bytes in and out through the transport's hooks or the descriptor (recv/sendmsg results). */
+ssize_t np_stream_recv(np_stream *st, void *buf, size_t len);
+ssize_t np_stream_writev(np_stream *st, const struct iovec *iov, int iovcnt);
+/* The frame header for a payload of len bytes into out; its length. */
+size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len);
+/* Read what the descriptor has, deliver complete messages. 0, or -1: close (broken). */
+int np_stream_read_some(np_stream *st);
+/* Write what the pipe has queued. 0, or -1: close (broken). */
+int np_stream_write_some(np_stream *st);
+
+/* ---- stream_conn.c: I/O thread ---- */
+/* A new connected descriptor of ep (accepted, or connected when outgoing). */
+void np_stream_conn_start(np_ep *ep, int fd, int outgoing);
+/* Close a connection (idempotent): detach its pipe, free it after this batch of events. */
+void np_stream_conn_close(np_stream *st, int broken);
+
+#endif

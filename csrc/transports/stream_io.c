@@ -1,0 +1,309 @@
+/*
+ * stream_io.c - the stream engine's message pump: cut received bytes into messages, and
+ * write queued messages in as few system calls as possible (small frames copied together
+ * into one buffer, large ones gathered from their chunks). I/O thread only.
+ */
+#include "transports/stream_engine.h"
+
+#include "platform/sockio.h"
+
+#include <string.h>
+
+#define STREAM_RBUF_SIZE 65536
+#define STREAM_DIRECT_READ_MIN 16384  /* bodies at least this big are read straight into place */
+#define STREAM_WBUF_SIZE 65536        /* small frames are copied together into one write */
+#define STREAM_SMALL_FRAME 2048       /* frames up to this size are copied, larger gathered */
+
+ssize_t np_stream_recv(np_stream *st, void *buf, size_t len)
+{
+    if (st->ops->read)
+        return st->ops->read(st, buf, len);
+    return recv(st->ioh.fd, buf, len, 0);
+}
+
+ssize_t np_stream_writev(np_stream *st, const struct iovec *iov, int iovcnt)
+{
+    if (st->ops->writev)
+        return st->ops->writev(st, iov, iovcnt);
+    struct msghdr mh = {0};
+    mh.msg_iov = (struct iovec *)iov;
+    mh.msg_iovlen = (size_t)iovcnt;
+    return sendmsg(st->ioh.fd, &mh, NP_MSG_NOSIGNAL);
+}
+
+size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
+{
+    if (st->ops->framing)
+        return st->ops->framing->encode_hdr(st, out, len);
+    np_frame_encode_hdr(out, st->ops->ipc, len);
+    return np_frame_hdr_len(st->ops->ipc);
+}
+
+/* ---- reading ------------------------------------------------------------------------- */
+
+static int stream_inbound_room(np_pipe *p) { return np_ring_has_room(&p->inq, p->in_limit); }
+
+static void stream_deliver(np_stream *st, np_msg *m)
+{
+    np_pipe *p = st->pipe;
+    if (!(st->sock->ops->dirs & NP_CAN_RECV) || np_ring_push(&p->inq, m, np_msg_wire_len(m)))
+        np_msg_free(m);  /* PUB/PUSH never read what a peer sends */
+}
+
+/* Pause reading when the pipe's inbound queue is full. Returns 1 if reading may go on. */
+static int stream_stall_reading(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    atomic_store(&sp->read_stalled, 1);
+    if (stream_inbound_room(st->pipe)) {
+        atomic_store(&sp->read_stalled, 0);
+        return 1;
+    }
+    np_loop_set_events(&st->ioh, st->ioh.events & ~NP_IO_IN);
+    return 0;
+}
+
+/* Feed buffered bytes to the decoder: consumed count or -errno; *m on a complete message. */
+static ssize_t stream_decode(np_stream *st, np_msg **m)
+{
+    const uint8_t *buf = st->rbuf + st->roff;
+    size_t len = st->rlen - st->roff;
+    if (st->ops->framing) {
+        *m = NULL;
+        return st->ops->framing->decode(st, buf, len, m);
+    }
+    st->dec.max_size = st->sock->rcvmaxsize;
+    return np_decoder_feed(&st->dec, buf, len, m);
+}
+
+/* Cut every complete frame out of rbuf. 0: done (or paused), -1: close. *delivered counts. */
+static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
+{
+    while (st->roff < st->rlen) {
+        if (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)) {
+            *paused = 1;
+            return 0;
+        }
+        np_msg *m;
+        ssize_t n = stream_decode(st, &m);
+        if (n < 0)
+            return -1;
+        st->roff += (size_t)n;
+        if (m) {
+            st->large = m->body_len >= STREAM_DIRECT_READ_MIN;
+            stream_deliver(st, m);
+            (*delivered)++;
+        }
+    }
+    st->roff = st->rlen = 0;
+    return 0;
+}
+
+/* One read: into the message body being filled (large frames) or into rbuf. Sets *asked. */
+static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
+{
+    uint8_t *direct;
+    size_t space = st->ops->framing ? 0 : np_decoder_direct(&st->dec, &direct);
+    ssize_t r;
+    if (space >= STREAM_DIRECT_READ_MIN) {
+        *asked = space;
+        r = np_stream_recv(st, direct, space);
+        if (r > 0) {
+            np_msg *m;
+            np_decoder_advance(&st->dec, (size_t)r, &m);
+            if (m) {
+                st->large = 1;
+                stream_deliver(st, m);
+                (*delivered)++;
+            }
+        }
+        return r;
+    }
+    size_t hdr_left = st->ops->framing ? 0 : np_frame_hdr_len(st->ops->ipc) - st->dec.hdr_have;
+    *asked = st->large && space == 0 && hdr_left > 0 ? hdr_left : STREAM_RBUF_SIZE;
+    r = np_stream_recv(st, st->rbuf, *asked);
+    if (r > 0)
+        st->rlen = (size_t)r;
+    return r;
+}
+
+int np_stream_read_some(np_stream *st)
+{
+    int delivered = 0, paused = 0, rc = 0;
+    for (int iter = 0; iter < 64; iter++) {
+        if (stream_drain_rbuf(st, &delivered, &paused) != 0) {
+            rc = -1;
+            break;
+        }
+        if (paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
+            break;
+        size_t asked;
+        ssize_t r = stream_read_once(st, &asked, &delivered);
+        if (r == 0) {
+            rc = -1;
+            break;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                rc = -1;
+            break;
+        }
+        if ((size_t)r < asked && !st->ops->read_buffers) {
+            if (st->roff == st->rlen)
+                break;
+            iter = 62;  /* cut the frames out of what we have; the socket is probably drained */
+        }
+    }
+    if (delivered)
+        np_sock_notify_in(st->sock, 1);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+/* Advance the batch's iovecs past n written bytes. */
+static void stream_consume_iov(np_stream *st, size_t n)
+{
+    while (st->iov_pos < st->niov && n >= st->iov[st->iov_pos].iov_len) {
+        n -= st->iov[st->iov_pos].iov_len;
+        st->iov_pos++;
+    }
+    if (st->iov_pos < st->niov && n) {
+        st->iov[st->iov_pos].iov_base = (uint8_t *)st->iov[st->iov_pos].iov_base + n;
+        st->iov[st->iov_pos].iov_len -= n;
+    }
+}
+
+/* Append [p, p+n) to the iovecs, merging with the previous one when contiguous. */
+static void stream_push_iov(np_stream *st, uint8_t *p, size_t n)
+{
+    struct iovec *last = st->niov ? &st->iov[st->niov - 1] : NULL;
+    if (last && (uint8_t *)last->iov_base + last->iov_len == p)
+        last->iov_len += n;
+    else
+        st->iov[st->niov++] = (struct iovec){p, n};
+}
+
+/* Copy one small frame into the staging buffer. 0, or -1 when it does not fit. */
+static int stream_stage_small(np_stream *st, np_msg *m)
+{
+    uint8_t hdr[NP_STREAM_HDR_MAX];
+    size_t wire = np_msg_wire_len(m);
+    size_t hl = np_stream_encode_hdr(st, hdr, wire);
+    if (st->wlen + hl + wire > STREAM_WBUF_SIZE)
+        return -1;
+    uint8_t *dst = st->wbuf + st->wlen;
+    memcpy(dst, hdr, hl);
+    memcpy(dst + hl, m->hdr, m->hdr_len);
+    if (m->body_len)
+        memcpy(dst + hl + m->hdr_len, m->body, m->body_len);
+    if (st->ops->framing && st->ops->framing->filter)
+        st->ops->framing->filter(st, dst + hl, wire, 0);
+    stream_push_iov(st, dst, hl + wire);
+    st->wlen += hl + wire;
+    return 0;
+}
+
+/* Gather one large frame from its chunks (or a filtered copy of them). 0 or -1 (no memory). */
+static int stream_stage_large(np_stream *st, np_msg *m)
+{
+    size_t wire = np_msg_wire_len(m);
+    int i = st->nbatch;
+    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire);
+    if (st->ops->framing && st->ops->framing->filter) {
+        np_msg *copy = np_msg_flat_copy(m);
+        if (!copy)
+            return -1;
+        st->ops->framing->filter(st, copy->body, copy->body_len, 0);
+        np_msg_free(m);
+        m = copy;
+    }
+    st->batch[st->nbatch++] = m;
+    st->iov[st->niov++] = (struct iovec){st->fhdr[i], hl};
+    if (m->hdr_len)
+        st->iov[st->niov++] = (struct iovec){m->hdr, m->hdr_len};
+    if (m->body_len)
+        st->iov[st->niov++] = (struct iovec){m->body, m->body_len};
+    return 0;
+}
+
+/*
+ * Take queued messages for one write: small frames are copied back to back into the staging
+ * buffer (one iovec for hundreds of messages), large ones are gathered from their chunks.
+ * Returns non-zero when there is something to write.
+ */
+static int stream_fill_batch(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    st->niov = st->iov_pos = 0;
+    st->wlen = 0;
+    while (st->nbatch < NP_STREAM_BATCH_MAX && st->niov < NP_STREAM_BATCH_MAX * 3) {
+        np_msg *m = np_ring_peek(&sp->outq);
+        if (!m)
+            break;
+        size_t wire = np_msg_wire_len(m);
+        if (NP_STREAM_HDR_MAX + wire <= STREAM_SMALL_FRAME) {
+            if (stream_stage_small(st, m) != 0)
+                break;
+            np_ring_pop(&sp->outq, wire);
+            np_msg_free(m);
+            continue;
+        }
+        np_ring_pop(&sp->outq, wire);
+        if (stream_stage_large(st, m) != 0)
+            np_msg_free(m);  /* out of memory: the message is lost, the stream stays whole */
+    }
+    if (st->niov && sp->partial) {
+        /* A caller already wrote the start of the first message directly. */
+        stream_consume_iov(st, sp->partial);
+        sp->partial = 0;
+    }
+    return st->niov;
+}
+
+static void stream_batch_done(np_stream *st)
+{
+    for (int i = 0; i < st->nbatch; i++)
+        np_msg_free(st->batch[i]);
+    st->nbatch = 0;
+    st->niov = st->iov_pos = 0;
+}
+
+int np_stream_write_some(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    if (atomic_load(&sp->write_scheduled) != 1) {
+        /* Nothing for us: idle, or a caller is writing directly (it hands over if needed). */
+        np_loop_set_events(&st->ioh, st->ioh.events & ~NP_IO_OUT);
+        return 0;
+    }
+    for (;;) {
+        if (st->iov_pos >= st->niov) {
+            if (stream_fill_batch(st) == 0) {
+                atomic_store(&sp->write_scheduled, 0);
+                if (np_ring_count(&sp->outq) > 0 && !atomic_exchange(&sp->write_scheduled, 1))
+                    continue;
+                np_loop_set_events(&st->ioh, NP_IO_IN & st->ioh.events ? NP_IO_IN : 0);
+                return 0;
+            }
+            /* Room was made: a sender blocked on a full pipe may go on. (Checking whether
+             * the ring was full before popping would race with a sender filling it.) */
+            np_sock_notify_out(st->sock);
+        }
+        ssize_t n = np_stream_writev(st, st->iov + st->iov_pos, st->niov - st->iov_pos);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                np_loop_set_events(&st->ioh, st->ioh.events | NP_IO_OUT);
+                return 0;
+            }
+            return -1;
+        }
+        stream_consume_iov(st, (size_t)n);
+        if (st->iov_pos >= st->niov)
+            stream_batch_done(st);
+    }
+}

@@ -1,0 +1,128 @@
+/*
+ * stream_pipe.c - the pipe hooks of stream transports (transport.h): direct writes from the
+ * caller's thread when the pipe is idle, and the hand-offs to the I/O thread otherwise.
+ */
+#include "transports/stream_engine.h"
+
+#include "platform/clock.h"
+#include "platform/sockio.h"
+
+#define STREAM_DIRECT_GAP_US 5  /* sends closer together than this are a burst: batch them */
+
+static void stream_kick_write_cmd(void *arg)
+{
+    np_pipe *p = arg;
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    np_stream *st = sp->conn;
+    if (st && st->state == NP_STREAM_ACTIVE) {
+        if (np_stream_write_some(st) != 0)
+            np_stream_conn_close(st, 1);
+    } else {
+        atomic_store(&sp->write_scheduled, 0);
+    }
+    np_pipe_unref(p);
+}
+
+static void stream_kick_read_cmd(void *arg)
+{
+    np_pipe *p = arg;
+    np_stream *st = np_stream_pipe_of(p)->conn;
+    if (st && st->state == NP_STREAM_ACTIVE) {
+        np_loop_set_events(&st->ioh, st->ioh.events | NP_IO_IN);
+        if (np_stream_read_some(st) != 0)
+            np_stream_conn_close(st, 1);
+    }
+    np_pipe_unref(p);
+}
+
+/* Write m with one sendmsg; when the kernel takes only part, queue the rest. */
+static int stream_write_direct(np_pipe *p, np_stream_pipe *sp, np_msg *m)
+{
+    uint8_t fhdr[9];
+    size_t hl = np_frame_hdr_len(sp->ipc);
+    np_frame_encode_hdr(fhdr, sp->ipc, np_msg_wire_len(m));
+    struct iovec iov[3];
+    int n = 0;
+    iov[n++] = (struct iovec){fhdr, hl};
+    if (m->hdr_len)
+        iov[n++] = (struct iovec){m->hdr, m->hdr_len};
+    if (m->body_len)
+        iov[n++] = (struct iovec){m->body, m->body_len};
+    size_t total = hl + np_msg_wire_len(m);
+    struct msghdr mh = {0};
+    mh.msg_iov = iov;
+    mh.msg_iovlen = (size_t)n;
+    ssize_t w = sendmsg(sp->fd, &mh, MSG_DONTWAIT | NP_MSG_NOSIGNAL);
+    if (w >= 0 && (size_t)w == total) {
+        np_msg_free(m);
+        atomic_store(&sp->write_scheduled, 0);
+        return 0;
+    }
+    /* Partly written (or an error the I/O thread will find): it finishes the message. */
+    sp->partial = w > 0 ? (size_t)w : 0;
+    np_ring_push(&sp->outq, m, np_msg_wire_len(m));
+    atomic_store(&sp->write_scheduled, 1);
+    np_pipe_ref(p);
+    if (np_loop_post(stream_kick_write_cmd, p) != 0)
+        np_pipe_unref(p);
+    return 0;
+}
+
+int np_stream_pipe_send(np_pipe *p, np_msg *m)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    /* Cheap tests first: the clock is read only when the pipe looks idle. */
+    if (!sp->direct_ok || np_ring_count(&sp->outq) != 0 ||
+        atomic_load(&sp->write_scheduled) != 0)
+        return NP_PIPE_QUEUE;
+    int64_t now = np_now_us();
+    int64_t last = sp->last_send_us;
+    sp->last_send_us = now;
+    if (now - last < STREAM_DIRECT_GAP_US)
+        return NP_PIPE_QUEUE;
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&sp->write_scheduled, &idle, 2))
+        return NP_PIPE_QUEUE;
+    return stream_write_direct(p, sp, m);
+}
+
+void np_stream_pipe_kick_write(np_pipe *p)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    if (atomic_exchange(&sp->write_scheduled, 1))
+        return;  /* the I/O thread is already flushing this pipe */
+    np_pipe_ref(p);
+    if (np_loop_post(stream_kick_write_cmd, p) != 0) {
+        atomic_store(&sp->write_scheduled, 0);
+        np_pipe_unref(p);
+    }
+}
+
+void np_stream_pipe_kick_read(np_pipe *p)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    if (!atomic_load(&sp->read_stalled) || !atomic_exchange(&sp->read_stalled, 0))
+        return;
+    np_pipe_ref(p);
+    if (np_loop_post(stream_kick_read_cmd, p) != 0)
+        np_pipe_unref(p);
+}
+
+int np_stream_pipe_pending(np_pipe *p)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    return np_ring_count(&sp->outq) > 0 || atomic_load(&sp->write_scheduled);
+}
+
+void np_stream_pipe_fini(np_pipe *p)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    if (!sp->outq.slots)
+        return;
+    np_msg *m;
+    while ((m = np_ring_peek(&sp->outq)) != NULL) {
+        np_ring_pop(&sp->outq, np_msg_wire_len(m));
+        np_msg_free(m);
+    }
+    np_ring_fini(&sp->outq);
+}
