@@ -104,6 +104,9 @@ def module_of(path: Path) -> str:
 
 
 def include_graph() -> dict[str, set[str]]:
+    """Module -> modules it includes. Header-only contracts (a .h without a .c, like the
+    transport ops table) are left out: including a contract is not depending on code."""
+    with_code = {module_of(p) for p in c_sources() if p.suffix == ".c"}
     graph: dict[str, set[str]] = {}
     for path in c_sources():
         src = module_of(path)
@@ -113,7 +116,7 @@ def include_graph() -> dict[str, set[str]]:
                 target = (base / inc).resolve()
                 if target.exists() and CSRC in target.parents:
                     dep = module_of(target)
-                    if dep != src:
+                    if dep != src and dep in with_code:
                         deps.add(dep)
                     break
     return graph
