@@ -289,6 +289,9 @@ def variants(quick: bool) -> Iterator[Variant]:
                 for loop_name in LOOPS:
                     for impl in ASYNC_IMPLS:
                         yield ("rt", place, pattern, transport, impl, loop_name)
+                    if pattern == "reqrep" and transport == "tcp":
+                        # nanopy with the short poll before parking turned off
+                        yield ("rt", place, pattern, transport, "nanopy-nopoll", loop_name)
         for transport in (["tcp"] if quick else ["tcp", "ipc"]):
             for loop_name in LOOPS:
                 for impl in ("nanopy", "zmq"):
@@ -319,6 +322,9 @@ def measure(v: Variant, seconds: float, tmpdir: str, serial: int) -> Dict[str, f
     bind, connect = _url(transport, tmpdir, serial)
     me = [sys.executable, os.path.abspath(__file__)]
     env = _env()
+    if impl == "nanopy-nopoll":
+        env["NANOPY_ASYNC_SPIN_US"] = "0"
+        impl = "nanopy"
     server = None
     if transport != "inproc":
         server = subprocess.Popen(["taskset", "-c", server_cpu, *me, "_server", kind, impl,
@@ -449,6 +455,18 @@ def render_markdown(data: Dict[str, Any]) -> str:
         r = f"{ours[0] / z[0]:.2f}x" if ours and z else "n/a"
         lines.append(f"| {parts[1]} | {parts[3]} | {parts[5]} | {_fmt(ours, 0)} | {_fmt(z, 0)} "
                      f"| {r} |")
+    polls = [k for k in keys if k.split("/")[4] == "nanopy-nopoll"]
+    if polls:
+        lines += ["", "The short poll before parking (`NANOPY_ASYNC_SPIN_US`, default 50) on and "
+                  "off, REQ/REP tcp 64 B, µs: median (min-max).", "",
+                  "| placement | loop | poll on (default) | poll off | on ÷ off |",
+                  "|---|---|---|---|---|"]
+        for key in polls:
+            parts = key.split("/")
+            off = _stats(runs[key], "us")
+            on = _stats(runs.get("/".join(parts[:4] + ["nanopy", parts[5]]), []), "us")
+            r = f"{on[0] / off[0]:.2f}x" if on and off else "n/a"
+            lines.append(f"| {parts[1]} | {parts[5]} | {_fmt(on)} | {_fmt(off)} | {r} |")
     errors = [(k, v["error"]) for k, vs in runs.items() for v in vs if "error" in v]
     if errors:
         lines += ["", "Failed runs: " + "; ".join(f"{k}: {e}" for k, e in errors[:5])]

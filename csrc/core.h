@@ -141,6 +141,8 @@ size_t np_msg_body_len(const np_msg *m);
 const uint8_t *np_msg_hdr(const np_msg *m);
 size_t np_msg_hdr_len(const np_msg *m);
 void np_msg_free(np_msg *m);
+/* Id of the connection a received message came through (0: not received from a peer). */
+uint32_t np_msg_pipe(const np_msg *m);
 
 /* Contexts (REQ, REP, SURVEYOR, RESPONDENT): independent request states on one socket. */
 int np_ctx_open(int s);
@@ -176,5 +178,35 @@ int np_endpoint_url(int s, int eid, char *buf, size_t len);
  * "eventfd" or "pipe". Chosen from the environment at first use, then fixed. */
 const char *np_poller_backend(void);
 const char *np_wakeup_backend(void);
+
+/* ---- connection events (monitor.c) ---------------------------------------------------- */
+enum {
+    NP_EV_CONNECTED = 1, NP_EV_DISCONNECTED, NP_EV_CONNECT_FAILED, NP_EV_ACCEPT_FAILED,
+    NP_EV_HANDSHAKE_FAILED
+};
+
+/* One connection event as a reader gets it. `dropped`: events this reader lost (the ring was
+ * full, the oldest went first) between the event it took before and this one. */
+typedef struct np_pipe_event {
+    int kind;
+    uint32_t pipe;      /* the connection's id (0 when there was no connection) */
+    int endpoint;       /* the endpoint id it came through */
+    uint64_t dropped;
+    char address[NP_SOCKADDR_MAX];   /* the remote address as a URL */
+} np_pipe_event;
+
+typedef struct np_monitor np_monitor;
+
+/* A monitor of socket s keeping up to `capacity` unread events. 0 and *out, or -errno. */
+int np_monitor_open(int s, int capacity, np_monitor **out);
+/* Readable while an event waits, or once the monitor or its socket is closed. */
+int np_monitor_fd(const np_monitor *m);
+/* Take the oldest event: 0, -EAGAIN (none yet) or -EBADF (closed, nothing left). */
+int np_monitor_take(np_monitor *m, np_pipe_event *ev);
+/* Wait up to timeout_ms (<0 forever) for the descriptor: 0, -ETIMEDOUT or -EINTR. */
+int np_monitor_wait(np_monitor *m, int timeout_ms);
+/* Stop collecting and wake a waiting reader; the memory stays until np_monitor_free. */
+void np_monitor_close(np_monitor *m);
+void np_monitor_free(np_monitor *m);
 
 #endif

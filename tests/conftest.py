@@ -18,10 +18,26 @@ _counter = itertools.count()
 
 
 def free_tcp_port() -> int:
-    """A TCP port that nothing listens on right now."""
-    with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Kept for the files that still call it: the same as ``unclaimed_tcp_port`` (a port no
+    port-0 bind can take). Binding port 0 in place (``bind_any_port``) is better."""
+    return unclaimed_tcp_port()
+
+
+def bind_any_port(sock: nanopy.Socket | int, host: str = "127.0.0.1") -> str:
+    """Bind ``sock`` (a nanopy.Socket or an nn_* socket id) to ``tcp://host:0``, a port the
+    kernel picks, and return the URL really bound (``tcp://127.0.0.1:41234``): no race with
+    other processes, unlike picking a free port first."""
+    if isinstance(sock, nanopy.Socket):
+        return sock.bind(f"tcp://{host}:0").url
+    from nanopy import _core
+
+    return str(_core.endpoint_url(sock, nanopy.nn_bind(sock, f"tcp://{host}:0")))
+
+
+@pytest.fixture
+def tcp_bind() -> Callable[..., str]:
+    """``tcp_bind(sock)``: bind to a kernel-chosen port on 127.0.0.1 and return the URL."""
+    return bind_any_port
 
 
 @pytest.fixture

@@ -339,7 +339,7 @@ def reference(key: tuple, compute) -> object:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_format_message_matches_nanocat(procs: Processes, payload_dir: Path, fmt: str) -> None:
-    from nanopy.cat import format_message
+    from nanopy.cli.cat import format_message
 
     printed = reference(("pull", fmt), lambda: pipeline(
         procs, payload_dir, "nanocat", "nanocat", "tcp", fmt, True))

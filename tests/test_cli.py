@@ -16,7 +16,8 @@ from typing import Dict, List
 
 import pytest
 
-from nanopy import cat, cli
+from nanopy import cli
+from nanopy.cli import cat
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 NANOCAT = shutil.which("nanocat")
@@ -57,7 +58,7 @@ def test_python_m_nanopy_help_lists_commands() -> None:
     result = run_nanopy("--help")
     assert result.returncode == 0, result
     assert result.stdout.startswith("usage: nanopy")
-    for command in ("demo", "cat", "perf"):
+    for command in ("demo", "cat", "perf", "probe"):
         assert f"    {command} " in result.stdout
 
 
@@ -101,6 +102,38 @@ def test_perf_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
     assert cli.main(["perf", "local_lat"]) == 1
     err = capsys.readouterr().err
     assert "nanopy perf" in err and "nanopy.perf" in err and "Traceback" not in err
+
+
+def test_probe_is_dispatched_to_nanopy_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: List[List[str]] = []
+
+    def fake_main(argv: List[str]) -> int:
+        seen.append(list(argv))
+        return 4
+
+    monkeypatch.setitem(sys.modules, "nanopy.probe",
+                        types.SimpleNamespace(main=fake_main))  # type: ignore[arg-type]
+    assert cli.main(["probe", "tcp://127.0.0.1:5555", "--watch"]) == 4
+    assert seen == [["tcp://127.0.0.1:5555", "--watch"]]
+
+
+def test_probe_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setitem(sys.modules, "nanopy.probe", None)  # makes the import fail
+    assert cli.main(["probe", "tcp://127.0.0.1:5555"]) == 1
+    err = capsys.readouterr().err
+    assert "nanopy probe" in err and "nanopy.probe" in err and "Traceback" not in err
+
+
+def test_cli_is_a_package_with_cat_split_by_job() -> None:
+    import importlib
+
+    for name in ("nanopy.cli", "nanopy.cli.demo", "nanopy.cli.cat", "nanopy.cli.cat.options",
+                 "nanopy.cli.cat.formats", "nanopy.cli.cat.session"):
+        assert importlib.import_module(name)
+    assert cat.parse_args is cat.options.parse_args
+    assert cat.format_message is cat.formats.format_message
+    assert cat.run is cat.session.run
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,9 +346,9 @@ def test_float_arguments_accept_inf_and_nan(text: str) -> None:
 )
 def test_timeout_conversions_match_nanocat(seconds: float, socket_ms: int, loop_ms: int) -> None:
     """nanocat gives NN_RCVTIMEO int(seconds)*1000 but uses int(seconds*1000) in its loops."""
-    seconds = cat._to_float32(seconds)
-    assert cat._socket_recv_timeout_ms(seconds) == socket_ms
-    assert cat._seconds_to_ms(seconds) == loop_ms
+    seconds = cat.options.to_float32(seconds)
+    assert cat.options.socket_recv_timeout_ms(seconds) == socket_ms
+    assert cat.options.seconds_to_ms(seconds) == loop_ms
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import struct
 import threading
 
 import pytest
-from conftest import unclaimed_tcp_port, wait_connected
+from conftest import bind_any_port, unclaimed_tcp_port, wait_connected
 
 import nanopy
 
@@ -75,10 +75,9 @@ def _echo(rep, count, errors):
 
 @pytest.mark.timeout(120)
 def test_reqrep_20k_round_trips_replies_match_requests(nn) -> None:
-    url = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     rep = nn(nanopy.NN_REP, timeout=20000)
     req = nn(nanopy.NN_REQ, timeout=20000)
-    nanopy.nn_bind(rep, url)
+    url = bind_any_port(rep)
     nanopy.nn_connect(req, url)
     wait_connected(req)
     errors: list[BaseException] = []

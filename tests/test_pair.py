@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from conftest import make_address, unclaimed_tcp_port, wait_connected, wait_refused
+from conftest import bind_any_port, make_address, wait_connected, wait_refused
 
 import nanopy
 
@@ -397,9 +397,8 @@ def test_close_with_default_linger_delivers_queued_messages(nn, addr) -> None:
 
 @pytest.mark.timeout(30)
 def test_close_with_linger_returns_within_linger_when_peer_stalls(nn) -> None:
-    url = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     b = nn(nanopy.NN_PAIR)
-    nanopy.nn_bind(b, url)
+    url = bind_any_port(b)
     a = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
     nanopy.nn_setsockopt(a, SOL, nanopy.NN_SNDTIMEO, 100)
     nanopy.nn_connect(a, url)
@@ -473,12 +472,16 @@ def test_large_bytes_are_handed_over_by_reference_over_inproc(nn) -> None:
 
 
 def test_large_bytes_keep_their_content_over_streams(nn, tmp_ipc_dir) -> None:
-    from conftest import unclaimed_tcp_port, wait_connected
+    from conftest import wait_connected
 
-    for url in (f"tcp://127.0.0.1:{unclaimed_tcp_port()}", f"ipc://{tmp_ipc_dir}/lent.ipc"):
+    for transport in ("tcp", "ipc"):
         a, b = nn(nanopy.NN_PAIR), nn(nanopy.NN_PAIR)
         nanopy.nn_setsockopt(b, nanopy.NN_SOL_SOCKET, nanopy.NN_RCVMAXSIZE, -1)
-        nanopy.nn_bind(a, url)
+        if transport == "tcp":
+            url = bind_any_port(a)
+        else:
+            url = f"ipc://{tmp_ipc_dir}/lent.ipc"
+            nanopy.nn_bind(a, url)
         nanopy.nn_connect(b, url)
         wait_connected(b)
         data = bytes(range(256)) * 4096

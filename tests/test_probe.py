@@ -7,6 +7,7 @@ import datetime
 import ipaddress
 import os
 import shutil
+import signal
 import socket as pysocket
 import subprocess
 import sys
@@ -17,19 +18,13 @@ from pathlib import Path
 from typing import Callable, List
 
 import pytest
-from conftest import free_tcp_port, skip_or_fail
+from conftest import skip_or_fail
 
 import nanopy
 from nanopy import cli
 from nanopy.probe import PROTOCOLS, describe_protocol, main, probe
 
 ALL = [(name, number) for number, name in PROTOCOLS.items() if name != "PAIR1"]
-
-
-def bind_tcp(s: nanopy.Socket) -> str:
-    url = f"tcp://127.0.0.1:{free_tcp_port()}"
-    s.bind(url)
-    return url
 
 
 def run_cli(args: List[str], capsys) -> tuple[int, str]:
@@ -44,7 +39,7 @@ def run_cli(args: List[str], capsys) -> tuple[int, str]:
 @pytest.mark.parametrize("name,number", ALL)
 def test_nanopy_peer_over_tcp(sock, capsys, name, number) -> None:
     s = sock(getattr(nanopy, name))
-    url = bind_tcp(s)
+    url = s.bind("tcp://127.0.0.1:0").url
     code, line = run_cli([url], capsys)
     assert code == 0
     assert line == f"{url}: {describe_protocol(number)}"
@@ -52,7 +47,7 @@ def test_nanopy_peer_over_tcp(sock, capsys, name, number) -> None:
 
 
 def test_exact_line_for_rep(sock, capsys) -> None:
-    url = bind_tcp(sock(nanopy.REP))
+    url = sock(nanopy.REP).bind("tcp://127.0.0.1:0").url
     assert run_cli([url], capsys) == (0, f"{url}: SP protocol REP (49), compatible with REQ")
 
 
@@ -61,6 +56,19 @@ def test_nanopy_peer_over_ipc(sock, capsys, tmp_ipc_dir) -> None:
     sock(nanopy.SURVEYOR).bind(url)
     assert run_cli([url], capsys) == (
         0, f"{url}: SP protocol SURVEYOR (98), compatible with RESPONDENT")
+
+
+def test_probe_does_not_become_a_connection(sock) -> None:
+    """The probe only reads the peer's header: a PAIR socket stays free for its real peer."""
+    s = sock(nanopy.PAIR)
+    url = s.bind("tcp://127.0.0.1:0").url
+    with s.monitor() as mon:
+        assert probe(url).status == "sp"
+        ev = mon.recv(5000)
+        assert ev.kind == "handshake_failed"  # no pipe was ever attached
+    peer = sock(nanopy.PAIR, connect=url)
+    peer.send(b"still free")
+    assert s.recv() == b"still free"
 
 
 # ---- native peers ----------------------------------------------------------------------
@@ -289,7 +297,7 @@ def test_bad_addresses(capsys, url, why) -> None:
 def test_command_line_entry_points() -> None:
     s = nanopy.Socket(nanopy.PUSH)
     try:
-        url = bind_tcp(s)
+        url = s.bind("tcp://127.0.0.1:0").url
         out = subprocess.run([sys.executable, "-m", "nanopy", "probe", url],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0
@@ -299,3 +307,66 @@ def test_command_line_entry_points() -> None:
         assert "probe" in out.stdout
     finally:
         s.close()
+
+
+def test_watch_prints_connection_events(tmp_ipc_dir) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanopy", "probe", "--watch", "tcp://127.0.0.1:0",
+         "--protocol", "pull", "--count", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url, _, rest = first.partition(": ")
+        assert rest.strip() == "listening as PULL (81)" and not url.endswith(":0")
+        with nanopy.Socket(nanopy.PUSH, connect=url) as push:
+            push.send(b"x")
+            connected = proc.stdout.readline().split()
+            push.linger = 0
+        disconnected = proc.stdout.readline().split()
+        with nanopy.Socket(nanopy.REQ, connect=url) as wrong:
+            failed = proc.stdout.readline().split()
+            del wrong
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert connected[1] == "connected" and connected[2] == "pipe"
+    assert connected[4].startswith("tcp://127.0.0.1:")
+    assert disconnected[1:5] == ["disconnected", "pipe", connected[3], connected[4]]
+    assert failed[1] == "handshake_failed"
+
+
+def test_watch_ends_on_ctrl_c_without_a_traceback() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "nanopy", "probe", "--watch",
+                             "tcp://127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert "listening as PAIR (16)" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130 and err == ""
+
+
+@pytest.mark.parametrize("scheme", ["ws", "abstract", "tls+tcp", "wss"])
+def test_nanopy_peer_over_other_transports(sock, tmp_path, capsys, scheme) -> None:
+    from tls_certs import make_pki
+
+    extra: list[str] = []
+    if scheme in ("tls+tcp", "wss"):
+        pki = make_pki(tmp_path)
+        s = sock(nanopy.RESPONDENT, tls=nanopy.TLSConfig(
+            server=True, cert_file=pki.server_cert, key_file=pki.server_key))
+        extra = ["--cacert", pki.ca]
+    else:
+        s = sock(nanopy.RESPONDENT)
+    if scheme == "abstract":
+        url = s.bind(f"abstract://nanopy-probe-peer-{os.getpid()}").url
+    else:
+        url = s.bind(f"{scheme}://localhost:0{'/sp' if scheme.endswith('s') else ''}").url
+    assert run_cli([url, *extra], capsys) == (
+        0, f"{url}: SP protocol RESPONDENT (99), compatible with SURVEYOR")

@@ -1,10 +1,11 @@
-"""nanopy.Socket, the Pythonic layer (API.md §2)."""
+"""nanopy.Socket, the Pythonic layer over the compiled socket type."""
 
 from __future__ import annotations
 
 import os
 import select
 import time
+import types
 
 import pytest
 from conftest import free_tcp_port
@@ -408,3 +409,84 @@ def test_send_many_reports_a_partial_batch_instead_of_raising(sock) -> None:
     sent = push.send_many([b"m" * 40] * 10)
     assert 0 < sent < 10
     assert len(pull.recv_many(100)) == sent
+
+
+# ---- the compiled socket type underneath ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["send", "recv", "recv_msg", "recv_into", "sendmsg", "recvmsg", "send_many", "recv_many",
+     "setsockopt", "getsockopt", "try_send", "try_recv"],
+)
+def test_data_methods_are_the_compiled_ones(method: str) -> None:
+    """No Python wrapper between a user's call and the compiled method."""
+    from nanopy import _core
+
+    assert issubclass(nanopy.Socket, _core.Socket)
+    assert getattr(nanopy.Socket, method) is getattr(_core.Socket, method)
+    assert not isinstance(getattr(nanopy.Socket, method), types.FunctionType)
+
+
+def test_try_send_and_try_recv_do_not_wait(sock) -> None:
+    a, b = _linked(sock)
+    assert b.try_recv() is None
+    assert a.try_send(b"now") == 3
+    deadline = time.monotonic() + 5
+    got = None
+    while got is None and time.monotonic() < deadline:
+        got = b.try_recv()
+    assert got == b"now"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_socket_inherited_through_fork_is_ebadf_and_never_reaches_a_new_socket(sock) -> None:
+    """The child's core forgets the parent's sockets and hands their ids out again; the
+    inherited object must not reach the child's new socket that got the same id."""
+    inherited = sock(nanopy.PAIR)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report through the pipe, never return into pytest
+        code = 1
+        try:
+            fresh = nanopy.Socket(nanopy.PAIR)
+            same_id = fresh.id == inherited._s
+            try:
+                inherited.send(b"x", block=False)
+                outcome = "sent"
+            except nanopy.NNError as e:
+                outcome = f"{e.errno}:{e.detail}"
+            inherited.close()
+            fresh_alive = not fresh.closed and fresh.getsockopt(
+                nanopy.NN_SOL_SOCKET, nanopy.NN_PROTOCOL) == nanopy.PAIR
+            fresh.close()
+            os.write(w, f"{same_id}|{outcome}|{fresh_alive}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    report = os.read(r, 1000).decode()
+    os.close(r)
+    assert os.WEXITSTATUS(status) == 0, report
+    same_id, outcome, fresh_alive = report.split("|")
+    assert outcome == f"{nanopy.EBADF}:socket created in parent process"
+    assert fresh_alive == "True"
+    assert inherited.getsockopt(nanopy.NN_SOL_SOCKET, nanopy.NN_PROTOCOL) == nanopy.PAIR
+
+
+def test_socket_vs_nn_bench_script_runs() -> None:
+    """bench/socket_vs_nn.py (the Socket vs nn_* comparison) keeps working; a tiny run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "socket_vs_nn.py"
+    out = subprocess.run([sys.executable, str(script), "--runs", "1", "--count", "2000",
+                          "--transports", "inproc,ipc"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()
+            if line.startswith(("inproc ", "ipc "))]
+    assert [r[0] for r in rows[-2:]] == ["inproc", "ipc"], out.stdout
+    assert all(r[-1].endswith("x") for r in rows[-2:]), out.stdout

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import unclaimed_tcp_port, wait_connected
+from conftest import bind_any_port, unclaimed_tcp_port, wait_connected
 
 import nanopy
 
@@ -28,10 +28,9 @@ def _wait_stat(s: int, which: str, value: int, timeout: float = 5.0) -> None:
 @pytest.fixture
 def tcp_pair(nn):
     """(bound, connecting) PAIR over tcp, connected."""
-    url = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     bound = nn(nanopy.NN_PAIR)
     conn = nn(nanopy.NN_PAIR)
-    nanopy.nn_bind(bound, url)
+    url = bind_any_port(bound)
     nanopy.nn_connect(conn, url)
     wait_connected(bound)
     wait_connected(conn)

@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import unclaimed_tcp_port, wait_connected
+from conftest import bind_any_port, wait_connected
 
 import nanopy
 
@@ -148,7 +148,7 @@ def test_close_from_another_thread_wakes_blocked_recv_with_ebadf() -> None:
 def test_close_wakes_blocked_recv_on_tcp_pull_ten_times() -> None:
     for _ in range(10):
         s = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PULL)
-        nanopy.nn_bind(s, f"tcp://127.0.0.1:{unclaimed_tcp_port()}")
+        bind_any_port(s)
         exc = _close_wakes_blocked_recv(s)
         assert isinstance(exc, nanopy.NNError) and exc.errno == nanopy.EBADF
 

@@ -11,7 +11,7 @@ from conftest import skip_or_fail
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PUBLIC = ["__init__.py", "_api.py", "_explain.py", "_version.py", "socket.py", "errors.py",
-          "constants.py", "device.py", "cli.py"]
+          "constants.py", "device.py", "cli", "monitor.py", "probe.py"]
 
 USER_CODE = '''
 import nanopy

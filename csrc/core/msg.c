@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void chunk_unref(np_chunk *c)
+static void msg_chunk_unref(np_chunk *c)
 {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
         if (c->release)
@@ -16,7 +16,7 @@ static void chunk_unref(np_chunk *c)
 }
 
 /* The chunk allocated in the same block as m (see np_chunk.block), or NULL. */
-static int chunk_is_inline(const np_msg *m)
+static int msg_chunk_is_inline(const np_msg *m)
 {
     return m->chunk && m->chunk->block == (const void *)m;
 }
@@ -41,6 +41,7 @@ np_msg *np_msg_alloc(size_t body_len)
     m->body_len = body_len;
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
+    m->pipe = 0;
     return m;
 }
 
@@ -60,6 +61,7 @@ np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *o
     m->body_len = len;
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
+    m->pipe = 0;
     return m;
 }
 
@@ -82,6 +84,7 @@ np_msg *np_msg_share(const np_msg *m)
     c->body_len = m->body_len;
     c->hdr = c->hdr_inline;
     c->hdr_len = 0;
+    c->pipe = m->pipe;
     if (np_msg_set_hdr(c, m->hdr, m->hdr_len) != 0) {
         np_msg_free(c);
         return NULL;
@@ -141,17 +144,19 @@ np_msg *np_msg_flat_copy(const np_msg *m)
     return c;
 }
 
+uint32_t np_msg_pipe(const np_msg *m) { return m->pipe; }
+
 void np_msg_free(np_msg *m)
 {
     if (!m)
         return;
     if (m->hdr != m->hdr_inline)
         free(m->hdr);
-    if (chunk_is_inline(m)) {
-        chunk_unref(m->chunk);  /* frees m too, unless a copy still shares the body */
+    if (msg_chunk_is_inline(m)) {
+        msg_chunk_unref(m->chunk);  /* frees m too, unless a copy still shares the body */
         return;
     }
-    chunk_unref(m->chunk);
+    msg_chunk_unref(m->chunk);
     free(m);
 }
 

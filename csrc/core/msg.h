@@ -38,6 +38,7 @@ struct np_msg {
     size_t body_len;
     uint8_t *hdr;        /* hdr_inline or heap */
     size_t hdr_len;
+    uint32_t pipe;       /* received: id of the connection it came through (0: none) */
     uint8_t hdr_inline[NP_MSG_INLINE_HDR];
 };
 

@@ -8,6 +8,7 @@
 #include "transports/transport.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define NP_PIPE_RING_SLOTS 4096
 
@@ -29,6 +30,11 @@ np_pipe *np_pipe_new(np_sock *s, np_ep *ep, const np_transport *t)
     p->ep = ep;
     p->tran = t;
     p->tdata = t->pipe_size ? (char *)p + head : NULL;
+    if (ep) {
+        /* Stream transports replace this with the peer's own address. */
+        p->ep_id = ep->id;
+        memcpy(p->remote, ep->url[0] ? ep->url : ep->addr, sizeof(p->remote));
+    }
     pthread_mutex_lock(&s->lock);
     p->sndprio = ep ? ep->sndprio : s->sndprio;
     p->rcvprio = ep ? ep->rcvprio : s->rcvprio;
@@ -74,6 +80,7 @@ static int pipe_array_append(np_sock *s, np_pipe *p)
         s->cap_pipes = cap;
     }
     s->pipes[s->npipes++] = p;
+    s->pipes_gen++;
     return 0;
 }
 
@@ -83,6 +90,7 @@ static void pipe_array_remove(np_sock *s, np_pipe *p)
     for (int i = 0; i < s->npipes; i++) {
         if (s->pipes[i] == p) {
             s->pipes[i] = s->pipes[--s->npipes];
+            s->pipes_gen++;
             np_pipe_unref(p);
             return;
         }
@@ -98,6 +106,8 @@ int np_pipe_attach(np_pipe *p)
         return -EBADF;
     }
     p->id = s->next_pipe_id++ & 0x7fffffffu;
+    if (p->id == 0)  /* 0 means "no connection" in monitor events and Message.pipe */
+        p->id = s->next_pipe_id++ & 0x7fffffffu;
     if (s->ops->pipe_add(s, p) != 0) {
         pthread_mutex_unlock(&s->lock);
         return -EISCONN;
@@ -111,6 +121,7 @@ int np_pipe_attach(np_pipe *p)
     if (p->tran->pipe_peer_asleep)
         atomic_fetch_add(&s->local_pipes, 1);
     np_sock_update_ready(s);
+    np_monitor_pipe(p, NP_EV_CONNECTED);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -136,6 +147,7 @@ void np_pipe_detach(np_pipe *p, int broken)
             if (p->tran->pipe_peer_asleep)
                 atomic_fetch_sub(&s->local_pipes, 1);
         }
+        np_monitor_pipe(p, NP_EV_DISCONNECTED);
         if (broken)
             atomic_fetch_add(&s->broken, 1);
         else

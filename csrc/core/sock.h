@@ -16,6 +16,7 @@
 
 #include "core.h"
 #include "core/loop.h"
+#include "core/monitor.h"
 #include "core/msg.h"
 #include "core/protocol.h"
 #include "core/queue.h"
@@ -61,6 +62,9 @@ struct np_pipe {
     /* Protocol scratch space. */
     void *proto_data;
     int proto_flag;
+    /* Monitor events: the endpoint it came through and the peer's address as a URL. */
+    int ep_id;
+    char remote[NP_SOCKADDR_MAX];
 };
 
 /* An endpoint created by bind or connect. Owned by its socket; used on the I/O thread only. */
@@ -108,12 +112,20 @@ struct np_sock {
     int npipes, cap_pipes;
     int fq_cursor;        /* round-robin start for fair queueing */
     int lb_cursor;        /* round-robin start for load balancing */
+    unsigned pipes_gen;   /* bumped whenever the pipe array changes */
+    unsigned prio_gen;    /* pipes_gen the two minimums below were computed at */
+    int min_sndprio, min_rcvprio;  /* best priorities present: a scan stops at one */
+    int64_t last_send_us; /* previous send to any pipe (stream burst detection) */
     np_ep *eps;
     int next_eid;
     np_ctx *ctxs;
     int next_ctx_id;
     atomic_int local_pipes;  /* attached pipes to sockets of this process (NP_SEND_GIL_HELD) */
     uint32_t next_pipe_id;
+    /* connection-event readers (monitor.c) */
+    pthread_mutex_t mon_lock;
+    struct np_monitor *monitors;
+    atomic_int nmonitors;
     /* options */
     int linger, sndbuf, rcvbuf, sndtimeo, rcvtimeo, reconnect_ivl, reconnect_ivl_max;
     int sndprio, rcvprio, ipv4only, rcvmaxsize, maxttl;

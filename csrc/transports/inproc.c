@@ -230,12 +230,14 @@ static int inproc_pipe_send(np_pipe *p, np_msg *m)
     np_pipe *peer = inproc_peer(p);
     if (!peer)
         return -EAGAIN;
+    m->pipe = peer->id;  /* the receiving half: the id its socket knows the pipe by */
     if (!m->hdr_len)
         return NP_PIPE_QUEUE;  /* handed over by reference */
     /* The receiver parses headers out of the body, exactly as from the wire. */
     np_msg *flat = np_msg_flat_copy(m);
     if (!flat)
         return -ENOMEM;
+    flat->pipe = peer->id;
     if (np_ring_push(p->outq, flat, np_msg_wire_len(flat)) != 0) {
         np_msg_free(flat);
         return -EAGAIN;

@@ -9,11 +9,19 @@
 extern const np_transport np_inproc_transport;
 extern const np_transport np_ipc_transport;
 extern const np_transport np_tcp_transport;
+extern const np_transport np_tls_tcp_transport;
+extern const np_transport np_ws_transport;
+extern const np_transport np_wss_transport;
+extern const np_transport np_abstract_transport;
 
 static const np_transport *const registry_transports[] = {
     &np_inproc_transport,
     &np_ipc_transport,
     &np_tcp_transport,
+    &np_tls_tcp_transport,
+    &np_ws_transport,
+    &np_wss_transport,
+    &np_abstract_transport,
     NULL,
 };
 

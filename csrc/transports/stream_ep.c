@@ -36,6 +36,7 @@ static void stream_accept_event(np_ioh *h, uint32_t ev)
             /* Out of descriptors or memory: count it, pause, and try again later. */
             atomic_fetch_add(&ep->sock->accept_errors, 1);
             ep->last_error = errno;
+            np_ep_report_failure(ep, NP_EV_ACCEPT_FAILED, -1);
             np_loop_set_events(h, 0);
             np_timer_start(&sep->retry_timer, STREAM_ACCEPT_PAUSE_MS, 0);
             return;
@@ -56,6 +57,7 @@ int np_stream_bind(np_ep *ep, const np_stream_ops *ops)
     int fd = ops->listen(ep);
     if (fd < 0)
         return fd;
+    np_ep_note_bound_fd(ep, fd);
     sep->listen_ioh.fd = fd;
     sep->listen_ioh.cb = stream_accept_event;
     sep->listen_ioh.owner = ep;
@@ -117,6 +119,7 @@ static void stream_connect_done(np_ioh *h, uint32_t ev)
         close(fd);
         atomic_fetch_add(&ep->sock->connect_errors, 1);
         ep->last_error = err;
+        np_ep_report_failure(ep, NP_EV_CONNECT_FAILED, -1);
         stream_schedule_retry(ep);
         return;
     }
@@ -134,6 +137,7 @@ static void stream_connect_attempt(np_ep *ep)
     if (fd < 0) {
         atomic_fetch_add(&ep->sock->connect_errors, 1);
         ep->last_error = -fd;
+        np_ep_report_failure(ep, NP_EV_CONNECT_FAILED, -1);
         stream_schedule_retry(ep);
         return;
     }

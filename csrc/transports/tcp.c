@@ -21,8 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Port after the last ':' (1..65535). Returns the port or -EINVAL; *host_len = text before. */
-static int tcp_parse_port(const char *s, size_t *host_len)
+/* Port after the last ':' (1..65535, or 0 = "the kernel picks" when allow_zero). Returns the
+ * port or -EINVAL; *host_len = text before. */
+static int tcp_parse_port(const char *s, size_t *host_len, int allow_zero)
 {
     const char *colon = strrchr(s, ':');
     if (!colon)
@@ -38,7 +39,7 @@ static int tcp_parse_port(const char *s, size_t *host_len)
         if (port > 65535)
             return -EINVAL;
     }
-    if (port == 0)
+    if (port == 0 && !allow_zero)
         return -EINVAL;
     *host_len = (size_t)(colon - s);
     return (int)port;
@@ -156,7 +157,7 @@ static int tcp_valid_dns_name(const char *name)
 static int tcp_listen(np_ep *ep)
 {
     size_t host_len;
-    int port = tcp_parse_port(ep->rest, &host_len);
+    int port = tcp_parse_port(ep->rest, &host_len, 1);
     if (port < 0)
         return port;
     char iface[NP_SOCKADDR_MAX];
@@ -196,7 +197,7 @@ static int tcp_parse_connect(np_ep *ep, char *iface, char *host, size_t cap, int
         rest = semi + 1;
     }
     size_t host_len;
-    int p = tcp_parse_port(rest, &host_len);
+    int p = tcp_parse_port(rest, &host_len, 0);
     if (p < 0)
         return p;
     *port = p;

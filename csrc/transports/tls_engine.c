@@ -144,35 +144,95 @@ int np_tls_available(char *why, size_t cap)
     return loaded;
 }
 
+/* ---- last endpoint error --------------------------------------------------------------- */
+
+static pthread_mutex_t last_error_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[256];
+
+void np_tls_set_last_error(const char *why)
+{
+    pthread_mutex_lock(&last_error_lock);
+    snprintf(last_error, sizeof(last_error), "%s", why);
+    pthread_mutex_unlock(&last_error_lock);
+}
+
+int np_tls_take_last_error(char *buf, size_t cap)
+{
+    pthread_mutex_lock(&last_error_lock);
+    int had = last_error[0] != 0;
+    if (had && buf && cap)
+        snprintf(buf, cap, "%s", last_error);
+    last_error[0] = 0;
+    pthread_mutex_unlock(&last_error_lock);
+    return had;
+}
+
 /* ---- configuration blob ----------------------------------------------------------------- */
 
+/* The parsed blob: "name=value" lines (see tls_engine.h). */
 typedef struct {
     int server, verify;
-    const char *cert, *key, *ca, *name;
+    char cert[1024], key[1024], ca[1024], name[256];
 } blob_view;
+
+static int blob_field(char *dst, size_t cap, const char *v, size_t n)
+{
+    if (n >= cap)
+        return -EINVAL;
+    memcpy(dst, v, n);
+    dst[n] = 0;
+    return 0;
+}
+
+static int blob_flag(int *dst, const char *v, size_t n)
+{
+    if (n != 1 || (v[0] != '0' && v[0] != '1'))
+        return -EINVAL;
+    *dst = v[0] - '0';
+    return 0;
+}
 
 static int blob_parse(const void *blob, size_t len, blob_view *v)
 {
-    const char *p = blob;
-    if (!blob || len < 6 || len > NP_TLS_BLOB_MAX || p[len - 1] != 0 || p[0] > 1 || p[1] > 1)
+    memset(v, 0, sizeof(*v));
+    v->server = -1;
+    v->verify = 1;
+    const char *p = blob, *end = p + len;
+    if (!blob || len == 0 || len > NP_TLS_BLOB_MAX || memchr(p, 0, len))
         return -EINVAL;
-    v->server = p[0];
-    v->verify = p[1];
-    const char **fields[4] = {&v->cert, &v->key, &v->ca, &v->name};
-    size_t off = 2;
-    for (int i = 0; i < 4; i++) {
-        if (off >= len)
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *eq = memchr(p, '=', (size_t)(eol - p));
+        if (eq) {
+            size_t nl = (size_t)(eq - p), vl = (size_t)(eol - eq - 1);
+            const char *val = eq + 1;
+            int rc;
+#define NAME_IS(lit) (nl == sizeof(lit) - 1 && memcmp(p, lit, nl) == 0)
+            if (NAME_IS("server"))
+                rc = blob_flag(&v->server, val, vl);
+            else if (NAME_IS("verify"))
+                rc = blob_flag(&v->verify, val, vl);
+            else if (NAME_IS("cert_file"))
+                rc = blob_field(v->cert, sizeof(v->cert), val, vl);
+            else if (NAME_IS("key_file"))
+                rc = blob_field(v->key, sizeof(v->key), val, vl);
+            else if (NAME_IS("ca_file"))
+                rc = blob_field(v->ca, sizeof(v->ca), val, vl);
+            else if (NAME_IS("server_name"))
+                rc = blob_field(v->name, sizeof(v->name), val, vl);
+            else
+                rc = -EINVAL;
+#undef NAME_IS
+            if (rc)
+                return rc;
+        } else if (eol != p) {
             return -EINVAL;
-        *fields[i] = p + off;
-        off += strlen(p + off) + 1;
+        }
+        p = eol + 1;
     }
-    return off == len ? 0 : -EINVAL;
-}
-
-int np_tls_blob_check(const void *blob, size_t len)
-{
-    blob_view v;
-    return blob_parse(blob, len, &v);
+    return v->server < 0 ? -EINVAL : 0;
 }
 
 struct np_tls_ctx {
@@ -203,8 +263,12 @@ np_tls_ctx *np_tls_ctx_new(const void *blob, size_t len, int is_server, const ch
                            int *err, char *why, size_t cap)
 {
     blob_view v;
-    if (blob_parse(blob, len, &v) < 0 || v.server != is_server) {
-        *err = EINVAL;
+    *err = EINVAL;
+    if (blob_parse(blob, len, &v) < 0) {
+        snprintf(why, cap, "malformed TLS configuration");
+        return NULL;
+    }
+    if (v.server != is_server) {
         snprintf(why, cap, "the socket's TLS configuration is for a %s, not a %s",
                  v.server ? "server (bind)" : "client (connect)",
                  is_server ? "server (bind)" : "client (connect)");

@@ -16,11 +16,18 @@
 #include <sys/types.h>
 
 /*
- * A socket's TLS settings travel from Python as one byte string (the "blob"):
- *   byte 0: 1 = server, 0 = client;  byte 1: 1 = verify the peer, 0 = do not;
- *   then four NUL-terminated strings: cert_file, key_file, ca_file, server_name ("" = none).
+ * A socket's TLS settings travel from Python as one text blob (socket option NP_TLS_CONFIG
+ * at the private level NP_TLS_LEVEL), one "name=value" per line, no NUL:
+ *   server=0|1       required: the role these settings are for (bind = 1, connect = 0)
+ *   verify=0|1       check the peer's certificate (default 1)
+ *   cert_file=PATH   PEM certificate chain (a server's own; a client's, if it has one)
+ *   key_file=PATH    PEM private key of cert_file
+ *   ca_file=PATH     PEM CA certificates to verify the peer with; a client without one
+ *                    uses the system's store; a server with one requires client certificates
+ *   server_name=NAME the name the server's certificate must carry (default: the URL's host)
+ * An unknown name or a malformed line is refused (EINVAL).
  */
-#define NP_TLS_BLOB_MAX 4200
+#define NP_TLS_BLOB_MAX 4096
 
 typedef struct np_tls_ctx np_tls_ctx;   /* one per endpoint: certificates, CA, mode */
 typedef struct np_tls np_tls;           /* one per connection */
@@ -38,8 +45,6 @@ int np_tls_available(char *why, size_t cap);
 np_tls_ctx *np_tls_ctx_new(const void *blob, size_t len, int is_server, const char *host,
                            int *err, char *why, size_t cap);
 void np_tls_ctx_free(np_tls_ctx *c);
-/* Check a blob's shape without OpenSSL (setsockopt time). 0 or -EINVAL. */
-int np_tls_blob_check(const void *blob, size_t len);
 
 /* A connection over fd (non-blocking, already connected/accepted). NULL on failure. */
 np_tls *np_tls_new(np_tls_ctx *c, int fd);
@@ -62,6 +67,12 @@ ssize_t np_tls_read(np_tls *t, void *buf, size_t len);
 ssize_t np_tls_write(np_tls *t, const void *buf, size_t len);
 /* Bytes already decrypted inside OpenSSL (readable without the descriptor being ready). */
 int np_tls_pending(np_tls *t);
+/* Why the last TLS endpoint of this process failed to start (no configuration, unreadable
+ * file, no OpenSSL...): set by the transports, read once (and cleared) by the Python layer
+ * to word its exception. take returns 1 and copies the reason when there is one. */
+void np_tls_set_last_error(const char *why);
+int np_tls_take_last_error(char *buf, size_t cap);
+
 /* The last failure's reason for this connection (verification result or library error). */
 const char *np_tls_why(np_tls *t);
 

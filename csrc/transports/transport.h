@@ -114,6 +114,15 @@ static inline void np_ep_set_url(np_ep *ep, const char *url)
     snprintf(ep->url, sizeof(ep->url), "%s", url);
 }
 
+/* Connection events for monitors (core/monitor.h; I/O thread, no lock needed):
+ *   np_ep_report_failure(ep, NP_EV_CONNECT_FAILED / NP_EV_ACCEPT_FAILED /
+ *                        NP_EV_HANDSHAKE_FAILED, fd or -1)
+ * reports a failed dial, accept or handshake (the stream engine already does for transports
+ * built on it); np_format_peer(ep, fd, buf, cap) writes a connection's peer as a URL (store
+ * it in p->remote before np_pipe_attach, which reports "connected" with it); and
+ * np_ep_note_bound_fd(ep, fd) records the real URL of a bind to port 0 (np_stream_bind
+ * does it for stream transports). */
+
 /* Transport option values of a socket (core/topt.c; they take sock->lock: call them
  * without it). An INT option never set reads as `def` (pass the definition's). */
 int np_topt_int(np_sock *s, int level, int option, int def);

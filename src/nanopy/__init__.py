@@ -1,7 +1,8 @@
 """nanopy: nanomsg's scalability protocols as a fast Python package.
 
 Six protocols (PAIR, BUS, REQ/REP, PUB/SUB, PUSH/PULL, SURVEYOR/RESPONDENT) over inproc,
-ipc and tcp, byte-compatible on the wire with nanomsg and NNG. Two APIs over one core:
+ipc, tcp, ws, wss, tls+tcp and abstract, byte-compatible on the wire with nanomsg and NNG.
+Two APIs over one core:
 
 * the nn_* functions, a one-to-one rendering of nanomsg's C API;
 * :class:`nanopy.Socket`, a Pythonic socket with properties, context managers and asyncio.
@@ -24,7 +25,9 @@ from .errors import (
     Terminated,
     Timeout,
 )
+from .monitor import Monitor, PipeEvent
 from .socket import PROTOCOL_NAMES, Context, Endpoint, Socket
+from .tls import TLSConfig
 
 __all__ = [
     *_api_all,
@@ -42,6 +45,9 @@ __all__ = [
     "Endpoint",
     "Context",
     "PROTOCOL_NAMES",
+    "Monitor",
+    "PipeEvent",
+    "TLSConfig",
     "device",
     "__version__",
 ]

@@ -54,6 +54,7 @@ except ImportError:  # pragma: no cover - every supported Python has it
 __all__ = ["wait_readable", "notify_closing"]
 
 _try_recv = _core.try_recv
+_try_send = _core.try_send
 _ns = time.perf_counter_ns
 _cpu_ns = time.thread_time_ns
 
@@ -69,7 +70,7 @@ def _spin_budget() -> int:
 
 _SPIN = _spin_budget()
 _SPIN_BACKOFF_MAX = 1024
-_try_send = _core.try_send
+
 
 def _ensure_open(sock: Socket) -> int:
     """The socket's C id; EBADF when it is closed or was inherited through fork()."""
@@ -258,6 +259,8 @@ def _watcher(loop: asyncio.AbstractEventLoop, fd: int,
         w.drop()
     w = _watchers[key] = _Watcher(loop, fd, owner)
     if owner is not None:
+        for old in [o for o in owner.watchers if o.loop.is_closed()]:
+            old.drop()  # a socket outliving several asyncio.run() calls
         owner.watchers.append(w)
     return w
 

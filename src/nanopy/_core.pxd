@@ -53,6 +53,8 @@ cdef extern from "core.h" nogil:
     int NP_MAXTTL
     int NP_SUB_SUBSCRIBE
     int NP_SUB_UNSUBSCRIBE
+    int NP_TLS_LEVEL
+    int NP_TLS_CONFIG
     int NP_REQ_RESEND_IVL
     int NP_SURVEYOR_DEADLINE
     int NP_TCP_NODELAY

@@ -169,6 +169,9 @@ cdef object _body_object(np_msg *m):
     return PyBytes_FromStringAndSize(<const char *>np_msg_body(m), <Py_ssize_t>size)
 
 
+include "monitor.pxi"
+
+
 cdef class Message:
     """A received message whose body is exposed through the buffer protocol without a copy.
 
@@ -200,6 +203,11 @@ cdef class Message:
     @property
     def bytes(self):
         return self.__bytes__()
+
+    @property
+    def pipe(self):
+        """Id of the connection the message came through (as monitor events name it)."""
+        return np_msg_pipe(self._msg) if self._msg is not NULL else 0
 
     def __getbuffer__(self, Py_buffer *view, int flags):
         if flags & PyBUF_WRITABLE:
@@ -495,7 +503,8 @@ cdef object _as_bytes(value):
 
 cdef bint _takes_bytes(int level, int option):
     return ((level == NP_SOL_SOCKET and option == NP_SOCKET_NAME)
-            or (level == NP_SUB and (option == NP_SUB_SUBSCRIBE or option == NP_SUB_UNSUBSCRIBE)))
+            or (level == NP_SUB and (option == NP_SUB_SUBSCRIBE or option == NP_SUB_UNSUBSCRIBE))
+            or (level == NP_TLS_LEVEL and option == NP_TLS_CONFIG))
 
 
 cdef int _setsockopt(int s, int level, int option, value) except -1:
@@ -547,6 +556,10 @@ cdef bytes _address_bytes(addr):
     raise _address_error(EINVAL, addr, False)
 
 
+cdef extern from "transports/tls_engine.h" nogil:
+    int np_tls_take_last_error(char *buf, size_t cap)
+
+
 cdef int _add_endpoint(int s, addr, bint bind) except -1:
     """nn_bind / nn_connect: returns the endpoint id."""
     cdef bytes b = _address_bytes(addr)
@@ -554,9 +567,16 @@ cdef int _add_endpoint(int s, addr, bint bind) except -1:
         raise _address_error(EINVAL, addr, bind)
     cdef const char *c = b
     cdef int rc
+    cdef char why[256]
+    np_tls_take_last_error(NULL, 0)
     with nogil:
         rc = np_bind(s, c) if bind else np_connect(s, c)
     if rc < 0 and rc != -EBADF and rc != -NP_ETERM:
+        # A TLS endpoint says why it could not start (no configuration, unreadable
+        # certificate, no OpenSSL).
+        if np_tls_take_last_error(why, sizeof(why)):
+            raise error_for(-rc, f"{b.decode('utf-8', 'replace')}: "
+                                 f"{why.decode('utf-8', 'replace')}")
         raise _address_error(-rc, addr, bind)
     return _check(rc)
 

@@ -54,7 +54,7 @@ from .constants import (
 )
 
 #: Transport schemes the core accepts.
-KNOWN_SCHEMES = ("inproc", "ipc", "tcp")
+KNOWN_SCHEMES = ("inproc", "ipc", "tcp", "ws", "wss", "tls+tcp", "abstract")
 
 #: Longest ipc path a Unix domain socket takes (sun_path holds 108 bytes with the NUL).
 IPC_PATH_MAX = 107
@@ -267,6 +267,8 @@ def _tcp_reason(rest: str, errnum: int, bind: bool) -> Optional[str]:
         host, colon, port = hostport.rpartition(":")
     if errnum == _errno.ENODEV:
         where = iface if semi else host
+        if where.startswith("[") or ":" in where:
+            return f"IPv6 address {where!r} on a socket with ipv4only set (set ipv4only = False)"
         return f"no local interface or address {where!r}"
     if errnum != _errno.EINVAL:
         return None

@@ -23,9 +23,21 @@ def _sock_id(s: Union[int, Socket, None]) -> int:
 def device(s1: Union[int, Socket], s2: Optional[Union[int, Socket]] = None) -> None:
     """Forward messages between two raw sockets until one closes or nn_term() is called.
 
-    With ``s2`` omitted (or -1) the device loops messages back into ``s1`` (a raw BUS
-    re-broadcasts to every peer but the sender). The GIL is released while forwarding, so
-    run it in a thread if the program has other work; it ends by raising NNError
-    (ETERM after nn_term(), EBADF when a socket is closed).
+    The GIL is released while forwarding, so run it in a thread if the program has other
+    work.
+
+    Parameters
+    ----------
+    s1 : Socket or int
+        A raw socket (``raw=True``), or its nn_* id.
+    s2 : Socket, int or None
+        The other raw socket; omitted (or -1) loops messages back into ``s1`` (a raw BUS
+        re-broadcasts to every peer but the sender).
+
+    Raises
+    ------
+    NNError
+        Always, when it ends: ETERM after nn_term(), EBADF when a socket is closed, EINVAL
+        for sockets that cannot form a device.
     """
     _core.nn_device(_sock_id(s1), _sock_id(s2))

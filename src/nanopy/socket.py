@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import _aio, _core, _explain
 from .constants import (
@@ -49,8 +49,15 @@ from .constants import (
     PROTOCOL_NAMES,
 )
 from .errors import NNError, error_for
+from .tls import TLS_OPTION_CONFIG, TLS_OPTION_LEVEL, TLSConfig, needs_tls
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .monitor import Monitor
 
 __all__ = ["Socket", "Endpoint", "Context", "PROTOCOL_NAMES"]
+
+# Schemes whose addresses carry an IP port (Endpoint.port is None for the others).
+_IP_SCHEMES = {"tcp": None, "tls+tcp": None, "ws": 80, "wss": 443}
 
 Buffer = Union[bytes, bytearray, memoryview, Any]
 
@@ -68,6 +75,22 @@ class Endpoint:
         self.address = address
         self.bound = bound
         self._open = True
+        self._url = address
+
+    @property
+    def port(self) -> Optional[int]:
+        """The IP port (for a bind to port 0, the one the kernel picked); None for inproc,
+        ipc and abstract addresses."""
+        scheme, sep, rest = self._url.partition("://")
+        if not sep or scheme not in _IP_SCHEMES:
+            return None
+        port = _address_port(rest)
+        return _IP_SCHEMES[scheme] if port is None else port
+
+    @property
+    def url(self) -> str:
+        """The address as bound: ``address``, with the real port when port 0 was asked for."""
+        return self._url
 
     def shutdown(self) -> None:
         """Remove the endpoint and close every connection made through it.
@@ -95,6 +118,24 @@ class Endpoint:
         kind = "bind" if self.bound else "connect"
         state = "" if self._open else " (shut down)"
         return f"<Endpoint {self.id} {kind} {self.address!r}{state}>"
+
+
+def _port_span(rest: str) -> tuple[int, int]:
+    """Where the port is in ``host:port/path`` (an empty span when there is none)."""
+    slash = rest.find("/")
+    authority_end = len(rest) if slash < 0 else slash
+    authority = rest[:authority_end]
+    colon = authority.rfind(":")
+    if colon < 0 or colon < authority.rfind("]"):
+        return authority_end, authority_end
+    return colon + 1, authority_end
+
+
+def _address_port(rest: str) -> Optional[int]:
+    start, end = _port_span(rest)
+    text = rest[start:end]
+    return int(text) if text.isdigit() else None
+
 
 
 _MS_FOREVER = "an int number of milliseconds (-1 or None for forever)"
@@ -157,8 +198,9 @@ def _timeout_option(level: int, option: int, name: str, doc: str) -> property:
 _OPTION_KEYWORDS = (
     "linger", "send_buffer", "recv_buffer", "send_timeout", "recv_timeout",
     "reconnect_interval", "reconnect_interval_max", "send_priority", "recv_priority",
-    "ipv4only", "name", "recv_max_size", "max_ttl", "tcp_nodelay", "resend_interval",
-    "survey_deadline",
+    "ipv4only", "name", "recv_max_size", "max_ttl", "tcp_nodelay", "tcp_keepalive",
+    "resend_interval",
+    "survey_deadline", "tls",
 )
 
 
@@ -209,6 +251,7 @@ class Socket(_core.Socket):
     ) -> None:
         self._recv_fd = self._send_fd = -1
         self._endpoints: dict[int, Endpoint] = {}
+        self._tls: Optional[TLSConfig] = None
         unknown = set(options) - set(_OPTION_KEYWORDS)
         if unknown:
             raise TypeError(f"unknown Socket option(s): {', '.join(sorted(unknown))}")
@@ -340,6 +383,10 @@ class Socket(_core.Socket):
     max_ttl = _int_option(NN_SOL_SOCKET, NN_MAXTTL, "max_ttl", "an int from 1 to 255",
                           "max hops of a request or survey (1..255)")
     tcp_nodelay = _bool_option(NN_TCP, NN_TCP_NODELAY, "TCP_NODELAY on tcp connections")
+    tcp_keepalive = _bool_option(
+        *_core.TCP_KEEPALIVE_OPTION,
+        "SO_KEEPALIVE on tcp connections made after it is set (default off), so the kernel "
+        "finds a peer that vanished without closing")
     resend_interval = _int_option(NN_REQ, NN_REQ_RESEND_IVL, "resend_interval",
                                   "an int number of milliseconds, 0 or more",
                                   "REQ: ms before an unanswered request is sent again")
@@ -419,8 +466,10 @@ class Socket(_core.Socket):
             EINVAL (ill-formed), EPROTONOSUPPORT (unknown transport), EADDRINUSE, EACCES...;
             the message names the address and the reason.
         """
+        self._check_tls(address, True)
         eid = self._add_endpoint(address, True)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, True)
+        ep._url = _core.endpoint_url(self._s, eid)
         return ep
 
     def connect(self, address: str) -> Endpoint:
@@ -441,12 +490,68 @@ class Socket(_core.Socket):
         NNError
             As bind() (a peer that is not there yet is no error).
         """
+        self._check_tls(address, False)
         eid = self._add_endpoint(address, False)
         ep = self._endpoints[eid] = Endpoint(self, eid, address, False)
         return ep
 
     listen = bind
     dial = connect
+
+    # ---- TLS (tls+tcp://, wss://) -----------------------------------------------------
+
+    @property
+    def tls(self) -> Optional[TLSConfig]:
+        """The :class:`nanopy.TLSConfig` of this socket's tls+tcp:// and wss:// endpoints
+        (None until set). Set it before ``bind``/``connect``; endpoints made earlier keep
+        the configuration they started with."""
+        return self._tls
+
+    @tls.setter
+    def tls(self, config: Optional[TLSConfig]) -> None:
+        if config is not None and not isinstance(config, TLSConfig):
+            raise TypeError("tls must be a nanopy.TLSConfig or None")
+        data = config.to_bytes() if config is not None else b""
+        self.setsockopt(TLS_OPTION_LEVEL, TLS_OPTION_CONFIG, data)
+        self._tls = config
+
+    def _check_tls(self, address: str, bind: bool) -> None:
+        if not isinstance(address, str) or not needs_tls(address):
+            return
+        scheme = address.split("://", 1)[0]
+        if self._tls is None:
+            raise error_for(EINVAL, f"{scheme}:// needs a TLS configuration: pass "
+                            "tls=nanopy.TLSConfig(...) to Socket() or set sock.tls first")
+        if self._tls.server != bind:
+            role = "server=True" if bind else "server=False"
+            raise error_for(EINVAL, f"{'bind' if bind else 'connect'} of {scheme}:// needs "
+                            f"a TLSConfig({role}, ...); this socket's is for the other role")
+
+    def monitor(self, *, capacity: int = 1024) -> Monitor:
+        """Watch this socket's connections: a :class:`nanopy.Monitor` of
+        :class:`nanopy.PipeEvent` (connected, disconnected, connect_failed, accept_failed,
+        handshake_failed).
+
+        Parameters
+        ----------
+        capacity:
+            Events kept for a reader that falls behind; beyond it the oldest are dropped
+            and the next event's ``dropped`` says how many.
+
+        Returns
+        -------
+        Monitor
+            Close it (or use ``with``) when done; it ends when the socket closes.
+
+        Raises
+        ------
+        nanopy.BadSocket
+            The socket is closed.
+        """
+        from .monitor import Monitor
+
+        self._check_open()
+        return Monitor(self, capacity)
 
     def context(self) -> Context:
         """A new :class:`Context`: an independent request state, so several requests can be

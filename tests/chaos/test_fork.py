@@ -84,20 +84,18 @@ def check_report(report: dict[str, Any], passed_socket: bool) -> None:
 @pytest.mark.timeout(pick(90, 600))
 @pytest.mark.parametrize("method", ["os.fork", "fork", "spawn"])
 def test_fork_mid_traffic(method: str) -> None:
-    from conftest import unclaimed_tcp_port
+    from conftest import bind_any_port
 
-    address = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
     with nanopy.Socket(nanopy.PAIR, recv_timeout=5000, send_timeout=5000, linger=0) as a, \
          nanopy.Socket(nanopy.PAIR, recv_timeout=5000, send_timeout=5000, linger=0) as b, \
          nanopy.Socket(nanopy.PAIR, recv_timeout=500, send_timeout=5000, linger=0) as rv:
-        a.bind(address)
-        b.connect(address)
+        b.connect(bind_any_port(a))
         traffic = PingPong(a, b)
         traffic.start()
         try:
             for _ in range(FORKS):
-                rendezvous = f"tcp://127.0.0.1:{unclaimed_tcp_port()}"
-                ep = rv.bind(rendezvous)
+                ep = rv.bind("tcp://127.0.0.1:0")
+                rendezvous = ep.url
                 time.sleep(0.05)
                 before = traffic.count
                 inherited: nanopy.Socket | None = b

@@ -86,6 +86,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         (f"interop matrix ({matrix_size()} cases)", "tests/interop/test_interop_matrix.py"),
         ("interop extras", "tests/interop/test_interop_extras.py"),
         ("interop topologies", "tests/interop/test_interop_topologies.py"),
+        ("interop ws/wss/tls+tcp/abstract", "tests/interop/test_interop_secure.py"),
     ):
         counts = count_outcomes(terminalreporter, module)
         if any(counts.values()):

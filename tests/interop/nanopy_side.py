@@ -55,15 +55,9 @@ class NanopySockets:
         For tcp the kernel picks the port as the socket binds (``tcp://127.0.0.1:0``), so no
         other process can take it between choosing and binding."""
         if transport == "tcp":
-            try:
-                eid = nanopy.nn_bind(s, "tcp://127.0.0.1:0")
-            except nanopy.NNError as exc:
-                if exc.errno != nanopy.EINVAL:  # EINVAL: a build without port-0 binds
-                    raise
-            else:
-                from nanopy import _core
+            from nanopy import _core
 
-                return f"tcp://127.0.0.1:{_core.endpoint_port(s, eid)}"
+            return str(_core.endpoint_url(s, nanopy.nn_bind(s, "tcp://127.0.0.1:0")))
         url = addresses.url(transport)
         nanopy.nn_bind(s, url)
         return url

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import random
 import subprocess
 import sys
 import threading
@@ -41,25 +40,9 @@ def rss_kb() -> int:
 
 
 def bind_tcp(sock: nanopy.Socket) -> tuple[str, int]:
-    """Bind ``sock`` on 127.0.0.1 in place and return (url, port): a port the kernel picks
-    when this build binds port 0, else random ports tried until one is free (no window in
-    which another process can take it either way)."""
-    try:
-        ep = sock.bind("tcp://127.0.0.1:0")
-        port = getattr(ep, "port", None)
-        if port:
-            return f"tcp://127.0.0.1:{port}", int(port)
-        ep.shutdown()
-    except nanopy.NNError as e:
-        if e.errno != nanopy.EINVAL:
-            raise
-    while True:
-        port = random.randint(10000, 32000)
-        try:
-            sock.bind(f"tcp://127.0.0.1:{port}")
-            return f"tcp://127.0.0.1:{port}", port
-        except nanopy.AddressInUse:
-            continue
+    """Bind ``sock`` on 127.0.0.1 to a port the kernel picks, in place; (url, port)."""
+    ep = sock.bind("tcp://127.0.0.1:0")
+    return str(ep.url), int(ep.port)
 
 
 class Proc:

@@ -40,13 +40,39 @@ def import_pynng():
     return pynng
 
 
+def tls_config(pynng, options: argparse.Namespace):
+    """The pynng TLSConfig the --tls-* flags ask for (None without them)."""
+    if not (options.tls_cert or options.tls_ca):
+        return None
+
+    def read(path):
+        with open(path) as f:
+            return f.read()
+
+    server = bool(options.bind)
+    kwargs = {}
+    if options.tls_cert:
+        kwargs["own_cert_string"] = read(options.tls_cert)
+        kwargs["own_key_string"] = read(options.tls_key)
+    if options.tls_ca:
+        kwargs["ca_string"] = read(options.tls_ca)
+        kwargs["auth_mode"] = pynng.TLSConfig.AUTH_MODE_REQUIRED
+    else:
+        kwargs["auth_mode"] = pynng.TLSConfig.AUTH_MODE_NONE
+    if not server:
+        kwargs["server_name"] = "localhost"
+    mode = pynng.TLSConfig.MODE_SERVER if server else pynng.TLSConfig.MODE_CLIENT
+    return pynng.TLSConfig(mode, **kwargs)
+
+
 class NngSocket:
     """One pynng socket with the PeerSocket interface."""
 
     def __init__(self, pynng, protocol: str, options: argparse.Namespace) -> None:
         self.pynng = pynng
         socket_class = getattr(pynng, SOCKET_CLASS_NAMES[protocol])
-        self.sock = socket_class()
+        tls = tls_config(pynng, options)
+        self.sock = socket_class(tls_config=tls) if tls is not None else socket_class()
         self.sock.recv_timeout = options.timeout_ms
         self.sock.send_timeout = options.timeout_ms
         # In NNG a limit of 0 means "no limit" (in nanomsg it means "empty messages only").

@@ -177,6 +177,11 @@ def build_parser(backend_name: str) -> argparse.ArgumentParser:
         "--delay-ms", type=int, default=0, help="serve: wait this long before each answer"
     )
     parser.add_argument("--tag", default="", help="varies the payloads (see make_payload)")
+    parser.add_argument("--tls-cert", default=None, help="PEM certificate to present (TLS)")
+    parser.add_argument("--tls-key", default=None, help="PEM key of --tls-cert (TLS)")
+    parser.add_argument("--tls-ca", default=None,
+                        help="PEM CA to verify the peer with (TLS); a listener then requires "
+                        "client certificates")
     parser.add_argument(
         "--await-peer", action="store_true", help="say READY only once a peer is connected"
     )

@@ -1,14 +1,18 @@
-"""The ``nanopy`` console script: ``nanopy demo``, ``nanopy cat``, ``nanopy perf`` and
-``nanopy probe``.
+"""The ``nanopy`` console script: ``nanopy demo``, ``cat``, ``perf`` and ``probe``.
 
 Each subcommand owns the rest of the command line: ``cat`` follows nanocat's option grammar
 and ``perf`` follows nanomsg's perf tools, so ``argparse`` here only picks the subcommand
 and serves ``nanopy --help``; everything after the subcommand name is passed on untouched.
+
+A subcommand is one entry in ``_COMMANDS`` (name -> function taking the remaining arguments
+and returning the exit status) and one line in ``_SUMMARIES``. ``perf`` and ``probe`` live in
+the modules ``nanopy.perf`` and ``nanopy.probe``, each with a ``main(argv) -> int``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Callable, Dict, List, Sequence
 
@@ -18,14 +22,9 @@ PROG = "nanopy"
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover - Python < 3.8
-        return "unknown"
-    try:
-        return version("nanopy")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
+    from .._version import __version__
+
+    return __version__
 
 
 def _run_demo(args: List[str]) -> int:
@@ -40,28 +39,36 @@ def _run_cat(args: List[str]) -> int:
     return cat_main(args, prog=f"{PROG} cat")
 
 
-def _run_probe(args: List[str]) -> int:
-    from .probe import main as probe_main
+def _run_module_main(name: str, args: List[str]) -> int:
+    """Run ``nanopy.<name>.main(args)``; exit 1 with a message when the module is absent."""
+    module_name = f"nanopy.{name}"
+    try:
+        module = importlib.import_module(module_name)
+        module_main = module.main
+    except ImportError as exc:
+        # Only a missing module means "not available"; other import errors inside it are
+        # real bugs and keep their traceback.
+        if exc.name != module_name:
+            raise
+        return _not_available(name, module_name, "is missing")
+    except AttributeError:
+        return _not_available(name, module_name, "has no main()")
+    result = module_main(args)
+    return int(result) if result is not None else 0
 
-    return probe_main(args)
+
+def _not_available(command: str, module_name: str, why: str) -> int:
+    sys.stderr.write(f"{PROG} {command}: not available in this build (module {module_name} "
+                     f"{why})\n")
+    return 1
 
 
 def _run_perf(args: List[str]) -> int:
-    try:
-        from .perf import main as perf_main
-    except ImportError as exc:
-        # Only a missing nanopy.perf (or its main) means "not available"; other import
-        # errors inside perf.py are real bugs and keep their traceback.
-        if exc.name != f"{__package__}.perf":
-            raise
-        what = "is missing" if isinstance(exc, ModuleNotFoundError) else "has no main()"
-        sys.stderr.write(
-            f"{PROG} perf: the benchmark tools are not available in this build "
-            f"(module {__package__}.perf {what})\n"
-        )
-        return 1
-    result = perf_main(args)
-    return int(result) if result is not None else 0
+    return _run_module_main("perf", args)
+
+
+def _run_probe(args: List[str]) -> int:
+    return _run_module_main("probe", args)
 
 
 _COMMANDS: Dict[str, Callable[[List[str]], int]] = {

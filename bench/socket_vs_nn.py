@@ -5,7 +5,7 @@ the receiver times from the first message to the last. inproc runs the sender in
 of this process; ipc and tcp run it in a child process, as nanomsg's perf tools do.
 The two APIs alternate run by run (``--runs`` each), so a noisy machine hurts both alike.
 
-    python tools/socket_vs_nn.py [--transports inproc,ipc,tcp] [--runs 5] [--count 1000000]
+    python bench/socket_vs_nn.py [--transports inproc,ipc,tcp] [--runs 5] [--count 1000000]
 
 Prints msg/s per run, then per transport the median, min and max of each API and the ratio
 of the medians (Socket / nn_*).

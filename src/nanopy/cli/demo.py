@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import IO, Callable, Iterator, List, Sequence, Tuple
+from typing import IO, Any, Callable, Iterator, List, Sequence, Tuple
 
 __all__ = ["main", "run_demo", "TRANSPORTS"]
 
@@ -50,7 +50,7 @@ class _Addresses:
 
 
 @contextmanager
-def _sockets(nn, timeout_ms: int, *protocols: int) -> Iterator[List[int]]:
+def _sockets(nn: Any, timeout_ms: int, *protocols: int) -> Iterator[List[int]]:
     """Open sockets with send/receive timeouts and no linger; close them all afterwards."""
     opened: List[int] = []
     try:
@@ -69,7 +69,7 @@ def _sockets(nn, timeout_ms: int, *protocols: int) -> Iterator[List[int]]:
                 pass
 
 
-def _bind(nn, sock: int, addresses: _Addresses, name: str) -> str:
+def _bind(nn: Any, sock: int, addresses: _Addresses, name: str) -> str:
     """Bind to a fresh address; retry a few times if a tcp port was taken meanwhile."""
     for _attempt in range(5):
         address = addresses.next(name)
@@ -87,7 +87,7 @@ def _expect(what: str, got: bytes, wanted: bytes) -> None:
         raise RuntimeError(f"{what}: expected {wanted!r}, got {got!r}")
 
 
-def _pair(nn, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
+def _pair(nn: Any, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
     with _sockets(nn, timeout_ms, nn.NN_PAIR, nn.NN_PAIR) as (left, right):
         nn.nn_connect(right, _bind(nn, left, addresses, "pair"))
         started = time.perf_counter()
@@ -98,7 +98,7 @@ def _pair(nn, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
         return f"sent b'hello' -> received {got!r}", elapsed * 1000
 
 
-def _reqrep(nn, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
+def _reqrep(nn: Any, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
     with _sockets(nn, timeout_ms, nn.NN_REP, nn.NN_REQ) as (rep, req):
         nn.nn_connect(req, _bind(nn, rep, addresses, "reqrep"))
         started = time.perf_counter()
@@ -112,7 +112,7 @@ def _reqrep(nn, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
         return f"request {request!r} -> reply {reply!r}", elapsed * 1000
 
 
-def _pubsub(nn, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
+def _pubsub(nn: Any, addresses: _Addresses, timeout_ms: int) -> Tuple[str, float]:
     topic, wanted, unwanted = b"news.", b"news.hello", b"weather.rain"
     with _sockets(nn, timeout_ms, nn.NN_PUB, nn.NN_SUB) as (pub, sub):
         nn.nn_setsockopt(sub, nn.NN_SUB, nn.NN_SUB_SUBSCRIBE, topic)

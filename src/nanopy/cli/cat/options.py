@@ -1,24 +1,5 @@
-"""``nanopy cat``: a drop-in replacement for nanomsg's ``nanocat`` tool.
-
-It accepts nanocat's command line (same options, same abbreviation and clustering rules, same
-mutual exclusions and requirements) and prints received messages in nanocat's five formats
-byte for byte, so scripts written against ``nanocat`` can call ``nanopy cat`` instead.
-
-Behaviour kept from nanocat 1.1.5 on purpose, because scripts may depend on it:
-
-* Without ``--format`` (or a shortcut) nothing is printed for received messages.
-* ``--recv-timeout`` is truncated to whole seconds when it is applied to the socket
-  (``0.5`` means "do not wait at all"); inside the ``--interval`` send/receive loop the
-  millisecond value is used.
-* A receive timeout ends SUB/PULL/REQ/SURVEYOR/PAIR/BUS and REP without ``--data`` quietly with
-  exit status 0, but REP/RESPONDENT with ``--data`` report ``Can't recv: ...`` and exit 3.
-* Runtime failures print ``<what>: <nn_strerror>`` on stderr and exit 3; an unreadable
-  ``--file`` exits 2.
-* ``--`` and a lone ``-`` are skipped, they do not end option parsing.
-
-Deliberate differences: command-line errors print a usage line and exit 2 (nanocat exits 1),
-a negative ``--delay`` is a usage error (nanocat aborts), Ctrl-C exits 130 without a traceback.
-"""
+"""nanocat's command line: the option table, its abbreviation and clustering rules, the
+mutual exclusions and requirements, and the usage and help texts."""
 
 from __future__ import annotations
 
@@ -27,109 +8,12 @@ import os
 import re
 import struct
 import sys
-import time
 from dataclasses import dataclass, field
-from typing import IO, Callable, Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
-__all__ = [
-    "FORMATS",
-    "CatOptions",
-    "CatUsageError",
-    "format_message",
-    "parse_args",
-    "usage_line",
-    "help_text",
-    "run",
-    "main",
-]
+from .formats import FORMATS
 
 PROG = "nanopy cat"
-
-#: Output formats in nanocat's order; ``no`` (the default) prints nothing.
-FORMATS: Tuple[str, ...] = ("no", "raw", "ascii", "quoted", "msgpack", "hex")
-
-
-# --------------------------------------------------------------------------------------------
-# Message formatting
-# --------------------------------------------------------------------------------------------
-
-
-def _is_c_printable(byte: int) -> bool:
-    """``isprint()`` in the C locale: space through tilde."""
-    return 0x20 <= byte <= 0x7E
-
-
-_ASCII_TABLE = bytes(b if _is_c_printable(b) else ord(".") for b in range(256))
-
-
-def _quoted_escape(byte: int) -> bytes:
-    """How the ``quoted`` format writes one byte."""
-    if byte == 0x0A:
-        return b"\\n"
-    if byte == 0x0D:
-        return b"\\r"
-    if byte in (0x5C, 0x22):  # backslash and double quote get a backslash in front
-        return b"\\" + bytes([byte])
-    if _is_c_printable(byte):
-        return bytes([byte])
-    return b"\\x%02x" % byte
-
-
-_QUOTED_TABLE: Tuple[bytes, ...] = tuple(_quoted_escape(b) for b in range(256))
-
-_HEX_TABLE: Tuple[bytes, ...] = tuple(b"\\x%02x" % b for b in range(256))
-
-
-def format_message(data: bytes, fmt: str) -> bytes:
-    """Render one received message the way nanocat prints it.
-
-    Parameters
-    ----------
-    data:
-        The message body.
-    fmt:
-        One of :data:`FORMATS`: ``no`` (nothing), ``raw`` (the bytes as they are, no
-        delimiter), ``ascii`` (non-printable bytes become ``.``, then a newline), ``quoted``
-        (C-like escapes inside double quotes, then a newline), ``msgpack`` (a msgpack ``bin``
-        object: ``c4``/``c5``/``c6`` marker, big-endian length, the bytes) or ``hex`` (every
-        byte as ``\\xNN`` inside double quotes, then a newline).
-
-    Returns
-    -------
-    bytes
-        Exactly what nanocat writes to stdout for this message.
-
-    Raises
-    ------
-    ValueError
-        If ``fmt`` is not a known format.
-    """
-    data = bytes(data)
-    if fmt == "no":
-        return b""
-    if fmt == "raw":
-        return data
-    if fmt == "ascii":
-        return data.translate(_ASCII_TABLE) + b"\n"
-    if fmt == "quoted":
-        return b'"' + b"".join(_QUOTED_TABLE[b] for b in data) + b'"\n'
-    if fmt == "hex":
-        return b'"' + b"".join(_HEX_TABLE[b] for b in data) + b'"\n'
-    if fmt == "msgpack":
-        size = len(data)
-        if size < 0x100:
-            header = b"\xc4" + struct.pack(">B", size)
-        elif size < 0x10000:
-            header = b"\xc5" + struct.pack(">H", size)
-        else:
-            header = b"\xc6" + struct.pack(">I", size & 0xFFFFFFFF)
-        return header + data
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
 
 # Bits an option provides (and that other options may require or conflict with).
 _SOCK = 1
@@ -207,6 +91,18 @@ _OPTIONS: Tuple[_Option, ...] = (
             "Endpoints and socket options", "SEC", "give up sending after SEC seconds"),
     _Option("socket-name", None, _STRING, "socket_name", None, 0, 0, 0,
             "Endpoints and socket options", "NAME", "set NN_SOCKET_NAME (used in statistics)"),
+    _Option("cacert", None, _STRING, "cacert", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE",
+            "PEM CA certificates to check the peer with (a listener then requires client "
+            "certificates)"),
+    _Option("cert", "E", _STRING, "cert", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE", "PEM certificate (chain) to present"),
+    _Option("key", None, _STRING, "key", None, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", "FILE", "PEM private key of --cert"),
+    _Option("insecure", "k", _SET, "insecure", True, 0, 0, 0,
+            "TLS (tls+tcp://, wss://)", None,
+            "do not verify the peer's certificate (tests only: no protection from an "
+            "active attacker)"),
     _Option("subscribe", None, _APPEND, "subscriptions", None, 0, 0, _SOCK_SUB,
             "SUB options", "PREFIX",
             "receive only messages starting with PREFIX; may be repeated; without it the "
@@ -264,6 +160,10 @@ class CatOptions:
     send_interval: float = -1.0
     data: bytes | None = None
     echo_format: str = "no"
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    insecure: bool = False
 
 
 class CatUsageError(Exception):
@@ -296,7 +196,7 @@ _INT_MIN = -(2**31)
 _INT_MAX = 2**31 - 1
 
 
-def _to_float32(value: float) -> float:
+def to_float32(value: float) -> float:
     """Round a Python float to the nearest C ``float`` (overflow gives an infinity)."""
     if math.isnan(value) or math.isinf(value):
         return value
@@ -325,7 +225,7 @@ def _parse_c_float(text: str) -> float | None:
                 value = -value
         else:
             return None
-    return _to_float32(value)
+    return to_float32(value)
 
 
 def _c_int(value: float) -> int:
@@ -343,12 +243,12 @@ def _wrap_int32(value: int) -> int:
     return (value + 2**31) % 2**32 - 2**31
 
 
-def _seconds_to_ms(seconds: float) -> int:
+def seconds_to_ms(seconds: float) -> int:
     """``(int)(seconds * 1000)`` evaluated in C ``float`` arithmetic."""
-    return _c_int(_to_float32(seconds * 1000.0))
+    return _c_int(to_float32(seconds * 1000.0))
 
 
-def _socket_recv_timeout_ms(seconds: float) -> int:
+def socket_recv_timeout_ms(seconds: float) -> int:
     """The value nanocat gives NN_RCVTIMEO: whole seconds (truncated) times 1000."""
     return _wrap_int32(_c_int(seconds) * 1000)
 
@@ -593,258 +493,3 @@ def help_text(prog: str = PROG) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --------------------------------------------------------------------------------------------
-# Running
-# --------------------------------------------------------------------------------------------
-
-
-class _SocketFailure(Exception):
-    """A socket call failed in a way nanocat treats as fatal (exit status 3)."""
-
-    def __init__(self, what: str, message: str) -> None:
-        super().__init__(f"{what}: {message}")
-
-
-def _now_ms() -> int:
-    return int(time.monotonic() * 1000)
-
-
-def _sleep_ms(milliseconds: int) -> None:
-    if milliseconds > 0:
-        time.sleep(milliseconds / 1000.0)
-
-
-class _CatSession:
-    """One socket and the send/receive loops nanocat runs on it."""
-
-    def __init__(self, options: CatOptions, out: IO[bytes], err: IO[str]) -> None:
-        import nanopy
-
-        self.nn = nanopy
-        self.options = options
-        self.out = out
-        self.err = err
-        self.sock: int | None = None
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def _call(self, what: str, func: Callable[..., object], *args: object) -> object:
-        try:
-            return func(*args)
-        except self.nn.NNError as exc:
-            raise _SocketFailure(what, self.nn.nn_strerror(exc.errno)) from None
-
-    def _set_recv_timeout(self, milliseconds: int) -> None:
-        nn = self.nn
-        self._call("Can't set recv timeout", nn.nn_setsockopt, self.sock, nn.NN_SOL_SOCKET,
-                   nn.NN_RCVTIMEO, milliseconds if milliseconds >= 0 else -1)
-
-    def _print(self, data: bytes) -> None:
-        text = format_message(data, self.options.echo_format)
-        if text:
-            self.out.write(text)
-            self.out.flush()
-
-    def _send(self) -> None:
-        """Send the --data/--file payload once; EAGAIN is reported and tolerated."""
-        nn = self.nn
-        try:
-            nn.nn_send(self.sock, self.options.data or b"")
-        except nn.NNError as exc:
-            if exc.errno == nn.EAGAIN:
-                self.err.write("Message not sent (EAGAIN)\n")
-                self.err.flush()
-                return
-            raise _SocketFailure("Can't send", nn.nn_strerror(exc.errno)) from None
-
-    def _recv(self) -> Tuple[bytes | None, int]:
-        """Receive one message: ``(data, 0)`` or ``(None, errno)`` for EAGAIN/ETIMEDOUT/EFSM."""
-        nn = self.nn
-        try:
-            return nn.nn_recv(self.sock), 0
-        except nn.NNError as exc:
-            if exc.errno in (nn.EAGAIN, nn.ETIMEDOUT, nn.EFSM):
-                return None, exc.errno
-            raise _SocketFailure("Can't recv", nn.nn_strerror(exc.errno)) from None
-
-    # -- setup ---------------------------------------------------------------------------
-
-    def open(self) -> None:
-        nn = self.nn
-        options = self.options
-        protocol = getattr(nn, "NN_" + str(options.socket_type))
-        self.sock = int(self._call("Can't create socket", nn.nn_socket, nn.AF_SP, protocol))
-        if options.send_timeout >= 0:
-            self._call("Can't set send timeout", nn.nn_setsockopt, self.sock, nn.NN_SOL_SOCKET,
-                       nn.NN_SNDTIMEO, max(_seconds_to_ms(options.send_timeout), -1))
-        if options.recv_timeout >= 0:
-            self._set_recv_timeout(_socket_recv_timeout_ms(options.recv_timeout))
-        if options.socket_name is not None:
-            self._call("Can't set socket name", nn.nn_setsockopt, self.sock, nn.NN_SOL_SOCKET,
-                       nn.NN_SOCKET_NAME, options.socket_name)
-        if options.socket_type == "SUB":
-            for prefix in options.subscriptions or [b""]:
-                self._call("Can't subscribe", nn.nn_setsockopt, self.sock, nn.NN_SUB,
-                           nn.NN_SUB_SUBSCRIBE, prefix)
-        for address in options.bind:
-            self._call("Can't bind", nn.nn_bind, self.sock, address)
-        for address in options.connect:
-            self._call("Can't connect", nn.nn_connect, self.sock, address)
-
-    def close(self, linger_ms: int | None = None) -> None:
-        if self.sock is None:
-            return
-        nn = self.nn
-        sock, self.sock = self.sock, None
-        try:
-            if linger_ms is not None:
-                nn.nn_setsockopt(sock, nn.NN_SOL_SOCKET, nn.NN_LINGER, linger_ms)
-            nn.nn_close(sock)
-        except nn.NNError:
-            pass
-
-    # -- loops ---------------------------------------------------------------------------
-
-    def send_loop(self) -> None:
-        """PUB/PUSH: send once, or every --interval forever."""
-        interval = _seconds_to_ms(self.options.send_interval)
-        while True:
-            started = _now_ms()
-            self._send()
-            if interval < 0:
-                return
-            _sleep_ms(started + interval - _now_ms())
-
-    def recv_loop(self) -> None:
-        """Print messages until a timeout or a state error says no more can come."""
-        nn = self.nn
-        while True:
-            data, errnum = self._recv()
-            if data is None:
-                if errnum == nn.EAGAIN:
-                    continue
-                return
-            self._print(data)
-
-    def send_recv_loop(self) -> None:
-        """REQ/SURVEYOR (and PAIR/BUS with data): send, print replies, resend every interval."""
-        nn = self.nn
-        interval = _seconds_to_ms(self.options.send_interval)
-        recv_timeout = _seconds_to_ms(self.options.recv_timeout)
-        while True:
-            started = _now_ms()
-            self._send()
-            if self.options.send_interval < 0:
-                self.recv_loop()
-                return
-            while True:
-                wait = started + interval - _now_ms()
-                if wait <= 0:
-                    break
-                if 0 <= recv_timeout < wait:
-                    wait = recv_timeout
-                self._set_recv_timeout(wait)
-                data, errnum = self._recv()
-                if data is None:
-                    if errnum != nn.EAGAIN:
-                        _sleep_ms(started + interval - _now_ms())
-                    continue
-                self._print(data)
-
-    def reply_loop(self) -> None:
-        """REP/RESPONDENT with data: print each request and answer it with the data."""
-        nn = self.nn
-        while True:
-            try:
-                data = nn.nn_recv(self.sock)
-            except nn.NNError as exc:
-                if exc.errno == nn.EAGAIN:
-                    continue
-                raise _SocketFailure("Can't recv", nn.nn_strerror(exc.errno)) from None
-            self._print(data)
-            self._send()
-
-    def run(self) -> None:
-        options = self.options
-        _sleep_ms(_seconds_to_ms(options.send_delay))
-        kind = options.socket_type
-        if kind in ("PUB", "PUSH"):
-            self.send_loop()
-        elif kind in ("SUB", "PULL"):
-            self.recv_loop()
-        elif kind in ("BUS", "PAIR"):
-            if options.data is not None:
-                self.send_recv_loop()
-            else:
-                self.recv_loop()
-        elif kind in ("REQ", "SURVEYOR"):
-            self.send_recv_loop()
-        elif kind in ("REP", "RESPONDENT"):
-            if options.data is not None:
-                self.reply_loop()
-            else:
-                self.recv_loop()
-
-
-def run(options: CatOptions, out: IO[bytes] | None = None,
-        err: IO[str] | None = None) -> int:
-    """Open the socket described by ``options`` and run nanocat's loop for its type.
-
-    Returns
-    -------
-    int
-        0 on normal completion, 3 when a socket call fails (the reason is written to ``err``
-        as ``<what>: <nn_strerror>``), 130 on Ctrl-C.
-    """
-    out = out if out is not None else sys.stdout.buffer
-    err = err if err is not None else sys.stderr
-    session = _CatSession(options, out, err)
-    try:
-        session.open()
-        session.run()
-    except _SocketFailure as exc:
-        session.close()
-        err.write(f"{exc}\n")
-        err.flush()
-        return 3
-    except KeyboardInterrupt:
-        session.close(linger_ms=0)
-        return 130
-    session.close()
-    return 0
-
-
-def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    """Entry point of ``nanopy cat``: parse ``argv`` (without the program name) and run.
-
-    Returns the process exit status: 0 success, 2 bad command line or unreadable ``--file``,
-    3 socket failure, 130 interrupted, 141 stdout closed early.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        options = parse_args(args)
-    except _HelpRequested:
-        sys.stdout.write(help_text(prog))
-        sys.stdout.flush()
-        return 0
-    except CatUsageError as exc:
-        if exc.show_usage:
-            sys.stderr.write(f"usage: {usage_line(prog)}\n")
-        sys.stderr.write(f"{prog}: error: {exc}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    try:
-        return run(options)
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): leave quietly like a process killed by SIGPIPE.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except OSError:
-            pass
-        return 141
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
