@@ -127,7 +127,7 @@ int np_loop_call(int (*fn)(void *), void *arg)
     return rc;
 }
 
-static void timer_unlink_locked(np_timer *t)
+static void loop_timer_unlink_locked(np_timer *t)
 {
     for (np_timer **pp = &L.timers; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
@@ -143,7 +143,7 @@ void np_timer_start(np_timer *t, int64_t delay_ms, uint64_t seq)
 {
     pthread_mutex_lock(&L.lock);
     if (t->armed)
-        timer_unlink_locked(t);
+        loop_timer_unlink_locked(t);
     t->when = np_now_ms() + (delay_ms < 0 ? 0 : delay_ms);
     t->seq = seq;
     t->armed = 1;
@@ -162,7 +162,7 @@ void np_timer_cancel(np_timer *t)
 {
     pthread_mutex_lock(&L.lock);
     if (t->armed)
-        timer_unlink_locked(t);
+        loop_timer_unlink_locked(t);
     pthread_mutex_unlock(&L.lock);
 }
 

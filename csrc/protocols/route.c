@@ -62,7 +62,7 @@ int np_fq_readable(np_sock *s)
     return 0;
 }
 
-static int lb_pick_index(np_sock *s)
+static int route_lb_pick_index(np_sock *s)
 {
     refresh_min_prio(s);
     int n = s->npipes, best = -1, best_prio = 1 << 30, stop = s->min_sndprio;
@@ -81,7 +81,7 @@ static int lb_pick_index(np_sock *s)
 
 np_pipe *np_lb_pick(np_sock *s)
 {
-    int i = lb_pick_index(s);
+    int i = route_lb_pick_index(s);
     if (i < 0)
         return NULL;
     s->lb_cursor = i + 1;
@@ -90,7 +90,7 @@ np_pipe *np_lb_pick(np_sock *s)
 
 int np_lb_send(np_sock *s, np_msg *m)
 {
-    int i = lb_pick_index(s);
+    int i = route_lb_pick_index(s);
     if (i < 0)
         return -EAGAIN;
     int rc = np_pipe_send(s->pipes[i], m);
@@ -99,7 +99,7 @@ int np_lb_send(np_sock *s, np_msg *m)
     return rc;
 }
 
-int np_lb_writable(np_sock *s) { return lb_pick_index(s) >= 0; }
+int np_lb_writable(np_sock *s) { return route_lb_pick_index(s) >= 0; }
 
 void np_dist_send(np_sock *s, np_msg *m, np_pipe *except)
 {
