@@ -157,6 +157,20 @@ def one_run(impl: str, transport: str, size: int, count: int, env: Dict[str, str
     return count / float(out.split()[-1])
 
 
+def one_run_retrying(impl: str, transport: str, size: int, count: int,
+                     env: Dict[str, str], attempts: int = 3) -> float:
+    """one_run, tried again when a run fails (pynng's NNG sometimes panics in its wss code
+    when a socket closes; a failed run says nothing about speed)."""
+    for attempt in range(attempts):
+        try:
+            return one_run(impl, transport, size, count, env)
+        except RuntimeError as exc:
+            print(f"retrying after: {str(exc)[:200]}", file=sys.stderr)
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def run_cells(transports: Sequence[str] = TRANSPORTS, sizes: Sequence[int] = SIZES,
               runs: int = 5, target: float = 1.0) -> Dict[Tuple[str, int, str], List[float]]:
     """Every (transport, size, implementation) cell: the msgs/s of each run."""
@@ -170,12 +184,13 @@ def run_cells(transports: Sequence[str] = TRANSPORTS, sizes: Sequence[int] = SIZ
             counts = {}
             for impl in IMPLS:
                 probe = 2000 if size < 4096 else 50
-                rate = one_run(impl, transport, size, probe, env)
+                rate = one_run_retrying(impl, transport, size, probe, env)
                 counts[impl] = max(probe, int(rate * target))
             for _ in range(runs):
                 for impl in IMPLS:
-                    results.setdefault((transport, size, impl), []).append(
-                        one_run(impl, transport, size, counts[impl], env))
+                    value = one_run_retrying(impl, transport, size, counts[impl], env)
+                    results.setdefault((transport, size, impl), []).append(value)
+                    print(f"{transport} {size} {impl}: {value:,.0f} msgs/s", file=sys.stderr)
     return results
 
 

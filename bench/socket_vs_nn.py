@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -96,7 +97,9 @@ def one_run(api: str, transport: str, size: int, count: int, n: int) -> float:
     elif transport == "ipc":
         address = f"ipc://{tempfile.gettempdir()}/socket-vs-nn-{os.getpid()}-{n}.ipc"
     else:
-        address = f"tcp://127.0.0.1:{25000 + (os.getpid() + n) % 20000}"
+        with socket.socket() as probe:  # a port nobody holds right now
+            probe.bind(("127.0.0.1", 0))
+            address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
 
     def start_sender() -> Callable[[], None]:
         if transport == "inproc":

@@ -82,6 +82,9 @@ def build_and_run(name: str, san: str, outdir: Path, env_extra: dict[str, str] |
     return run.stdout
 
 
+# Building a test that links the whole core takes ~10 CPU-seconds; on a loaded machine
+# the wall time is many times that.
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", C_TESTS)
 def test_c_unit(name: str, tmp_path: Path) -> None:
     build_and_run(name, "asan", tmp_path)
@@ -91,9 +94,120 @@ def test_c_queue_under_tsan(tmp_path: Path) -> None:
     build_and_run("test_queue", "tsan", tmp_path)
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize(("poller", "expect"), [("poll", "poll + eventfd"),
                                                 ("portable", "poll + pipe")])
 def test_c_loop_on_portable_backends(poller: str, expect: str, tmp_path: Path) -> None:
     """The I/O thread's timers and commands on the run-time selectable backends."""
     out = build_and_run("test_loop", "asan", tmp_path, {"NANOPY_POLLER": poller})
     assert f"backend {expect}" in out
+
+
+# ---- the shape of csrc/: layers, sizes, what may include or name what ----------------------
+
+CORE_FILES = sorted(p for p in CSRC.rglob("*.c") if "tests" not in p.relative_to(CSRC).parts)
+LAYERS_WITHOUT_TRANSPORTS = ("core", "platform", "protocols")
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def test_no_c_source_over_700_lines() -> None:
+    long = {str(p.relative_to(CSRC)): n for p in CSRC.rglob("*.[ch]")
+            if "build" not in p.parts and (n := _text(p).count("\n")) > 700}
+    assert not long, f"C files over 700 lines: {long}"
+
+
+def test_os_specific_headers_only_in_platform() -> None:
+    """epoll, kqueue, eventfd and OS tests live in csrc/platform/ and nowhere else."""
+    pattern = re.compile(r"#\s*include\s*<(sys/epoll|sys/event|sys/eventfd|linux/|mach/)"
+                         r"|defined\s*\(\s*__(linux|APPLE|FreeBSD)__|#\s*ifdef\s+__(linux|APPLE)__")
+    offenders = [str(p.relative_to(CSRC)) for p in CORE_FILES + sorted(CSRC.rglob("*.h"))
+                 if p.relative_to(CSRC).parts[0] != "platform" and pattern.search(_text(p))]
+    assert not offenders, f"OS-specific code outside csrc/platform/: {offenders}"
+
+
+def test_nothing_outside_transports_names_a_transport() -> None:
+    pattern = re.compile(r"\bNP_(INPROC|IPC|TCP|WS)\b|\bnp_(stream|inproc|tcp|ipc|ws|tls)_\w+")
+    offenders = []
+    for layer in LAYERS_WITHOUT_TRANSPORTS:
+        for p in sorted((CSRC / layer).rglob("*.[ch]")):
+            for m in pattern.finditer(_text(p)):
+                offenders.append(f"{p.relative_to(CSRC)}: {m.group(0)}")
+    assert not offenders, "the core names a transport:\n" + "\n".join(offenders)
+
+
+def test_file_local_functions_have_unique_names() -> None:
+    """A static function's name says which file it belongs to: none repeats across files."""
+    where: dict[str, list[str]] = {}
+    for p in CORE_FILES:
+        names = set(re.findall(r"^static\s[^=;(]*?\b([a-z_]\w*)\(", _text(p), re.M))
+        for name in names:
+            where.setdefault(name, []).append(str(p.relative_to(CSRC)))
+    repeated = {n: f for n, f in where.items() if len(f) > 1}
+    assert not repeated, f"static functions with the same name in several files: {repeated}"
+
+
+def test_no_function_prototypes_in_c_files() -> None:
+    """Functions shared between files are declared in headers, not re-declared by hand."""
+    proto = re.compile(r"^(?!static\b)(?:const\s+)?[a-z_][\w\s\*]*?\b(np_\w+)\s*\([^;{]*\)\s*;",
+                       re.M)
+    offenders = [f"{p.relative_to(CSRC)}: {m.group(1)}" for p in CORE_FILES
+                 for m in proto.finditer(_text(p))]
+    assert not offenders, "prototypes written in .c files:\n" + "\n".join(offenders)
+
+
+@pytest.mark.timeout(600)
+def test_no_circle_between_c_files(tmp_path: Path) -> None:
+    """Which file calls (or references) which, read from the objects' symbol tables: the
+    graph has no cycle, so a layer only calls down (ops tables are called through
+    pointers and make no edge)."""
+    if shutil.which("nm") is None:
+        skip_or_fail("nm not installed")
+    defined: dict[str, set[str]] = {}
+    needed: dict[str, set[str]] = {}
+    for src in CORE_FILES:
+        rel = str(src.relative_to(CSRC))
+        obj = tmp_path / (rel.replace("/", "_") + ".o")
+        subprocess.run([CC, "-std=gnu11", "-O0", "-c", f"-I{CSRC}", "-o", str(obj), str(src)],
+                       check=True, capture_output=True)
+        nm = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True)
+        defined[rel], needed[rel] = set(), set()
+        for line in nm.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "U":
+                needed[rel].add(parts[1])
+            elif len(parts) == 3 and parts[1] in "TDRBC":
+                defined[rel].add(parts[2])
+    owner = {sym: f for f, syms in defined.items() for sym in syms}
+    graph = {f: {owner[s] for s in needed[f] if s in owner and owner[s] != f} for f in needed}
+    # Depth-first search; a back edge is a cycle, reported as the path around it.
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(f: str) -> list[str] | None:
+        state[f] = 1
+        stack.append(f)
+        for g in sorted(graph[f]):
+            if state.get(g) == 1:
+                return stack[stack.index(g):] + [g]
+            if g not in state and (cycle := visit(g)):
+                return cycle
+        stack.pop()
+        state[f] = 2
+        return None
+
+    for f in sorted(graph):
+        if f not in state and (cycle := visit(f)):
+            pytest.fail("circle of C files: " + " -> ".join(cycle))
+
+
+def test_csrc_and_fuzz_cite_only_the_repository() -> None:
+    pattern = re.compile(r"API\.md|NANOMSG\.md|DESIGN\.md|STYLE\.md|\.\./shared|/work/shared")
+    roots = [CSRC, ROOT / "fuzz"]
+    offenders = [str(p.relative_to(ROOT)) for root in roots for p in sorted(root.rglob("*"))
+                 if p.is_file() and p.suffix in (".c", ".h", ".py", ".md", ".sh", "")
+                 and "corpus" not in p.parts and "regressions" not in p.parts
+                 and "build" not in p.parts and pattern.search(_text(p))]
+    assert not offenders, f"files citing documents outside the repository: {offenders}"

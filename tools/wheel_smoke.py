@@ -17,7 +17,6 @@ import io
 import os
 import runpy
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -29,14 +28,9 @@ TIMEOUT_MS = 5000
 TRANSPORTS = ("inproc", "ipc", "tcp")
 
 
-def _free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Addresses:
-    """Fresh addresses of one transport, one per exchange."""
+    """Fresh addresses of one transport, one per exchange (tcp: port 0, so the exchange
+    connects to the URL its bind returns, never to a port picked beforehand)."""
 
     def __init__(self, transport: str, directory: str) -> None:
         self.transport = transport
@@ -49,7 +43,7 @@ class Addresses:
             return f"inproc://wheel-smoke-{os.getpid()}-{self.count}"
         if self.transport == "ipc":
             return "ipc://" + os.path.join(self.directory, f"s{self.count}.ipc")
-        return f"tcp://127.0.0.1:{_free_tcp_port()}"
+        return "tcp://127.0.0.1:0"  # bound in place; peers connect to the bound URL
 
 
 def _sock(protocol: int) -> nanopy.Socket:
@@ -80,7 +74,7 @@ def _expect(what: str, got: bytes, wanted: bytes) -> None:
 
 def pair(url: str) -> None:
     with _sock(nanopy.PAIR) as a, _sock(nanopy.PAIR) as b:
-        a.bind(url)
+        url = a.bind(url).url
         b.connect(url)
         b.send(b"ping")
         _expect("PAIR", bytes(a.recv()), b"ping")
@@ -90,7 +84,7 @@ def pair(url: str) -> None:
 
 def reqrep(url: str) -> None:
     with _sock(nanopy.REP) as rep, _sock(nanopy.REQ) as req:
-        rep.bind(url)
+        url = rep.bind(url).url
         req.connect(url)
         for i in range(3):
             req.send(b"q%d" % i)
@@ -101,7 +95,7 @@ def reqrep(url: str) -> None:
 
 def pubsub(url: str) -> None:
     with _sock(nanopy.PUB) as pub, _sock(nanopy.SUB) as sub:
-        pub.bind(url)
+        url = pub.bind(url).url
         sub.subscribe(b"news.")
         sub.connect(url)
 
@@ -114,7 +108,7 @@ def pubsub(url: str) -> None:
 
 def pipeline(url: str) -> None:
     with _sock(nanopy.PUSH) as push, _sock(nanopy.PULL) as pull:
-        pull.bind(url)
+        url = pull.bind(url).url
         push.connect(url)
         for i in range(5):
             push.send(b"job%d" % i)
@@ -124,7 +118,7 @@ def pipeline(url: str) -> None:
 
 def survey(url: str) -> None:
     with _sock(nanopy.SURVEYOR) as surveyor, _sock(nanopy.RESPONDENT) as respondent:
-        surveyor.bind(url)
+        url = surveyor.bind(url).url
         surveyor.survey_deadline = 500
         respondent.connect(url)
         _expect("RESPONDENT", _until_received(lambda: surveyor.send(b"who?"), respondent),
@@ -135,7 +129,7 @@ def survey(url: str) -> None:
 
 def bus(url: str) -> None:
     with _sock(nanopy.BUS) as a, _sock(nanopy.BUS) as b:
-        a.bind(url)
+        url = a.bind(url).url
         b.connect(url)
         _expect("BUS a->b", _until_received(lambda: a.send(b"hi b"), b), b"hi b")
         b.send(b"hi a")

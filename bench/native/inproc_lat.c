@@ -17,7 +17,7 @@ static void *echo_worker(void *unused)
 {
     (void) unused;
     char *buf = perf_alloc_payload(msg_size);
-    int s = nn_perf_socket();
+    int s = nn_perf_socket(0);
 
     NN_CHECK(nn_connect(s, INPROC_LAT_ADDR) >= 0, "nn_connect");
     for (int i = 0; i < roundtrips; i++) {
@@ -32,13 +32,14 @@ static void *echo_worker(void *unused)
 
 int main(int argc, char *argv[])
 {
+    (void) perf_take_nodelay(&argc, &argv); /* no TCP here */
     pthread_t worker;
 
     perf_usage_check(argc, 3, "inproc_lat <msg-size> <roundtrips>");
     msg_size = (size_t) atoi(argv[1]);
     roundtrips = atoi(argv[2]);
     char *buf = perf_alloc_payload(msg_size);
-    int s = nn_perf_socket();
+    int s = nn_perf_socket(0);
 
     NN_CHECK(nn_bind(s, INPROC_LAT_ADDR) >= 0, "nn_bind");
     PERF_CHECK(sem_init(&main_done, 0, 0) == 0, "sem_init");

@@ -16,7 +16,7 @@ static void *send_worker(void *unused)
 {
     (void) unused;
     char *buf = perf_alloc_payload(msg_size);
-    int s = nn_perf_socket();
+    int s = nn_perf_socket(0);
 
     NN_CHECK(nn_connect(s, INPROC_THR_ADDR) >= 0, "nn_connect");
     nn_perf_send_exact(s, buf, 0);
@@ -30,6 +30,7 @@ static void *send_worker(void *unused)
 
 int main(int argc, char *argv[])
 {
+    (void) perf_take_nodelay(&argc, &argv); /* no TCP here */
     pthread_t worker;
 
     /* nanomsg's own tool prints "thread_thr" here; the name is kept. */
@@ -37,7 +38,7 @@ int main(int argc, char *argv[])
     msg_size = (size_t) atoi(argv[1]);
     msg_count = atoi(argv[2]);
     char *buf = perf_alloc_payload(msg_size);
-    int s = nn_perf_socket();
+    int s = nn_perf_socket(0);
 
     NN_CHECK(nn_bind(s, INPROC_THR_ADDR) >= 0, "nn_bind");
     PERF_CHECK(sem_init(&main_done, 0, 0) == 0, "sem_init");

@@ -1,9 +1,11 @@
 /*
  * Shared helpers for nanopy's native benchmark programs.
  *
- * The programs in this folder mirror the argv and the printed lines of
- * nanomsg's perf tools (see shared NANOMSG.md section 7), so one parser in
- * bench/run.py reads the output of every implementation.  Timing uses the
+ * The programs in this folder take the arguments of nanomsg's perf tools
+ * (local_lat, remote_thr, ...) and print the same lines, so one parser in
+ * bench/run.py reads the output of every implementation.  They are our own
+ * programs, not nanomsg's: see bench/README.md for where they differ.
+ * An optional first argument --nodelay turns Nagle off in every tool.  Timing uses the
  * monotonic clock in microseconds; results use nanomsg's formulas:
  *   latency    = elapsed_us / (roundtrips * 2)
  *   msgs/s     = trunc(count / elapsed_us * 1e6), elapsed forced >= 1
@@ -38,6 +40,31 @@ static inline uint64_t perf_now_us(void)
             exit(2);                                                        \
         }                                                                   \
     } while (0)
+
+/* PERF_PAGE: receivers read one byte per page of what they did not copy. */
+#define PERF_PAGE 4096
+
+/* Strip a leading --nodelay from argv; returns 1 when it was there. */
+static inline int perf_take_nodelay(int *argc, char ***argv)
+{
+    if (*argc > 1 && strcmp((*argv)[1], "--nodelay") == 0) {
+        (*argv)[1] = (*argv)[0];
+        (*argv)++;
+        (*argc)--;
+        return 1;
+    }
+    return 0;
+}
+
+/* Sum of one byte per page, so a buffer handed over untouched is read at least once. */
+static inline unsigned perf_touch(const void *buf, size_t size)
+{
+    const volatile unsigned char *p = buf;
+    unsigned sum = 0;
+    for (size_t off = 0; off < size; off += PERF_PAGE)
+        sum += p[off];
+    return sum;
+}
 
 static inline void perf_usage_check(int argc, int want, const char *usage)
 {

@@ -3,6 +3,8 @@
 
 int main(int argc, char *argv[])
 {
+    (void) perf_take_nodelay(&argc, &argv);
+    plain_nodelay = 1;
     perf_usage_check(argc, 4, "plain_local_lat <bind-to> <msg-size> <roundtrips>");
     size_t size = (size_t) atoi(argv[2]);
     int roundtrips = atoi(argv[3]);

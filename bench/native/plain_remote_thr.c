@@ -3,6 +3,7 @@
 
 int main(int argc, char *argv[])
 {
+    plain_nodelay = perf_take_nodelay(&argc, &argv);
     perf_usage_check(argc, 4, "plain_remote_thr <connect-to> <msg-size> <msg-count>");
     size_t size = (size_t) atoi(argv[2]);
     int count = atoi(argv[3]);

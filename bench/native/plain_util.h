@@ -100,9 +100,12 @@ static inline socklen_t plain_parse_addr(const char *addr, struct sockaddr_stora
     exit(2);
 }
 
+/* Nagle off on tcp: set by the latency tools, and by the throughput tools on --nodelay. */
+static int plain_nodelay;
+
 static inline void plain_tune(int fd, int family)
 {
-    if (family == AF_INET) {
+    if (family == AF_INET && plain_nodelay) {
         int one = 1;
         PERF_CHECK(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0,
                    "TCP_NODELAY");

@@ -3,12 +3,16 @@
 
 int main(int argc, char *argv[])
 {
+    /* Nagle off, as nanomsg's latency tools (with or without --nodelay). */
+    int nodelay = 1;
+
+    (void) perf_take_nodelay(&argc, &argv);
     perf_usage_check(argc, 4, "remote_lat <connect-to> <msg-size> <roundtrips>");
     const char *addr = argv[1];
     size_t size = (size_t) atoi(argv[2]);
     int roundtrips = atoi(argv[3]);
     char *buf = perf_alloc_payload(size);
-    int s = nn_perf_socket();
+    int s = nn_perf_socket(nodelay);
 
     NN_CHECK(nn_connect(s, addr) >= 0, "nn_connect");
     uint64_t start = perf_now_us();

@@ -6,11 +6,12 @@ from typing import Any, Callable, List, Optional
 
 import nnpy
 
-from .common import Peer
+from nanopy.perf import Peer
 
 
 class NnpyPeer(Peer):
-    """libnanomsg sockets; nanomsg 1.1.5 ignores NN_LINGER, hence the sleep on close."""
+    """libnanomsg sockets; nanomsg 1.1.5 may drop queued messages on close, hence the
+    one-second wait before closing (never inside the timed part)."""
 
     name = "nnpy"
     close_drops_queued = True
@@ -18,7 +19,8 @@ class NnpyPeer(Peer):
     def _socket(self, protocol: int) -> nnpy.Socket:
         sock = nnpy.Socket(nnpy.AF_SP, protocol)
         sock.setsockopt(nnpy.SOL_SOCKET, nnpy.RCVMAXSIZE, -1)
-        sock.setsockopt(nnpy.TCP, nnpy.TCP_NODELAY, 1)
+        if self.nodelay is not None:
+            sock.setsockopt(nnpy.TCP, nnpy.TCP_NODELAY, int(self.nodelay))
         return sock
 
     def pair(self) -> nnpy.Socket:
@@ -61,6 +63,14 @@ class NnpyPeer(Peer):
             return None
         finally:
             sock.setsockopt(nnpy.SOL_SOCKET, nnpy.RCVTIMEO, -1)
+
+    def recv_nowait(self, sock: nnpy.Socket) -> Optional[bytes]:
+        try:
+            return sock.recv(flags=nnpy.DONTWAIT)
+        except nnpy.NNError as exc:
+            if exc.error_no != nnpy.EAGAIN:
+                raise
+            return None
 
     def close(self, sock: nnpy.Socket) -> None:
         sock.close()

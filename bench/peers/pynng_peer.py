@@ -6,7 +6,7 @@ from typing import Any, Callable, List, Optional
 
 import pynng
 
-from .common import Peer
+from nanopy.perf import Peer
 
 
 def _nng_address(address: str) -> str:
@@ -22,7 +22,8 @@ class PynngPeer(Peer):
 
     def _tune(self, sock: pynng.Socket) -> pynng.Socket:
         sock.recv_max_size = 0  # 0 is "no limit" in NNG
-        sock.tcp_nodelay = True
+        if self.nodelay is not None:  # NNG's default is on
+            sock.tcp_nodelay = self.nodelay
         return sock
 
     def pair(self) -> pynng.Socket:
@@ -72,6 +73,12 @@ class PynngPeer(Peer):
             return None
         finally:
             sock.recv_timeout = -1
+
+    def recv_nowait(self, sock: pynng.Socket) -> Optional[bytes]:
+        try:
+            return sock.recv(block=False)
+        except pynng.TryAgain:
+            return None
 
     def close(self, sock: pynng.Socket) -> None:
         sock.close()

@@ -6,7 +6,7 @@ from typing import Any, Callable, List, Optional
 
 import zmq
 
-from .common import Peer
+from nanopy.perf import Peer
 
 
 class PyzmqPeer(Peer):
@@ -16,11 +16,17 @@ class PyzmqPeer(Peer):
     # zmq_close keeps unsent messages until the context terminates (LINGER below);
     # finish() terminates it, so nothing queued is lost when the process exits.
     close_drops_queued = False
+    # A second connect() of one socket to the same endpoint adds no connection.
+    one_connection_per_endpoint = True
 
     def __init__(self) -> None:
+        super().__init__()
         self.ctx = zmq.Context.instance()
+        self.ctx.set(zmq.MAX_SOCKETS, 8192)  # the fan-out tools open one per connection
 
     def _socket(self, kind: int) -> zmq.Socket:
+        if self.nodelay is False:
+            raise RuntimeError("libzmq always sets TCP_NODELAY; it cannot be turned off")
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 5000)
         sock.setsockopt(zmq.MAXMSGSIZE, -1)
@@ -67,6 +73,12 @@ class PyzmqPeer(Peer):
         if sock.poll(timeout_ms, zmq.POLLIN):
             return sock.recv()
         return None
+
+    def recv_nowait(self, sock: zmq.Socket) -> Optional[bytes]:
+        try:
+            return sock.recv(zmq.NOBLOCK)
+        except zmq.Again:
+            return None
 
     def close(self, sock: zmq.Socket) -> None:
         sock.close()

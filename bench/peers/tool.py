@@ -1,7 +1,9 @@
-"""Run one perf tool with one Python peer library.
+"""Run one perf tool with one library.
 
-Usage: ``python bench/peers/tool.py <pyzmq|pynng|nnpy> <tool> <args...>`` where the
-tools and arguments are those of nanomsg's perf programs (see ``common.TOOLS``).
+Usage: ``python bench/peers/tool.py <peer> [--nodelay|--no-nodelay] <tool> <args...>``.
+The tools are nanopy's (:data:`nanopy.perf.TOOLS`: nanomsg's six perf tools and the
+extras) plus the scale tools of :mod:`bench.peers.scale_tools`; ``peer`` is one of
+``nanopy``, ``nanopy-socket``, ``pyzmq``, ``pynng``, ``nnpy``.
 """
 
 from __future__ import annotations
@@ -14,34 +16,23 @@ if __package__ in (None, ""):
     # Run as a script: make ``bench`` importable from the repository root.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from bench.peers import PEER_MODULES, load_peer  # noqa: E402
-from bench.peers.common import TOOLS  # noqa: E402
+from bench.peers import PEER_NAMES, load_peer  # noqa: E402
+from bench.peers.scale_tools import SCALE_TOOLS  # noqa: E402
+from nanopy import perf  # noqa: E402
+
+ALL_TOOLS = {**perf.TOOLS, **SCALE_TOOLS}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Parse ``<peer> <tool> <args...>``, run the tool; 1 on usage errors, 2 on failure."""
+    """Parse ``<peer> [options] <tool> <args...>`` and run it; 1 on usage errors, 2 on
+    failure (as :func:`nanopy.perf.main`)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 2 or args[0] not in PEER_MODULES or args[1] not in TOOLS:
-        print(f"usage: tool.py <{'|'.join(PEER_MODULES)}> <{'|'.join(TOOLS)}> <args...>")
+    if not args or args[0] not in PEER_NAMES:
+        print(f"usage: tool.py <{'|'.join(PEER_NAMES)}> [options] <tool> <args...>")
         return 1
-    peer_name, tool, rest = args[0], args[1], args[2:]
-    names, func = TOOLS[tool]
-    if len(rest) != len(names):
-        print(f"usage: {tool} {' '.join(f'<{n}>' for n in names)}")
-        return 1
-    try:
-        values = [v if n.endswith("-to") else int(v) for n, v in zip(names, rest)]
-    except ValueError as exc:
-        print(f"usage: {tool} {' '.join(f'<{n}>' for n in names)} ({exc})")
-        return 1
-    try:
-        peer = load_peer(peer_name)
-        func(peer, *values)
-        peer.finish()
-    except Exception as exc:  # noqa: BLE001 - one line per failure, like the C tools
-        sys.stderr.write(f"{peer_name} {tool}: {type(exc).__name__}: {exc}\n")
-        return 2
-    return 0
+    name = args[0]
+    return perf.main(args[1:], prog=f"tool.py {name}", peer_factory=lambda: load_peer(name),
+                     tools=ALL_TOOLS)
 
 
 if __name__ == "__main__":

@@ -69,13 +69,18 @@ int np_loop_post(void (*fn)(void *), void *arg)
     c->arg = arg;
     c->next = NULL;
     pthread_mutex_lock(&L.lock);
+    /* Only the command that makes the list non-empty wakes the thread: until the thread
+     * takes the whole list (loop_run_commands), that wake-up is still pending, so posting
+     * to many pipes in a row costs one wake-up, not one system call each. */
+    int was_empty = L.head == NULL;
     if (L.tail)
         L.tail->next = c;
     else
         L.head = c;
     L.tail = c;
     pthread_mutex_unlock(&L.lock);
-    np_wakeup_signal(&L.wake);
+    if (was_empty)
+        np_wakeup_signal(&L.wake);
     return 0;
 }
 
@@ -122,7 +127,7 @@ int np_loop_call(int (*fn)(void *), void *arg)
     return rc;
 }
 
-static void timer_unlink_locked(np_timer *t)
+static void loop_timer_unlink_locked(np_timer *t)
 {
     for (np_timer **pp = &L.timers; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
@@ -138,7 +143,7 @@ void np_timer_start(np_timer *t, int64_t delay_ms, uint64_t seq)
 {
     pthread_mutex_lock(&L.lock);
     if (t->armed)
-        timer_unlink_locked(t);
+        loop_timer_unlink_locked(t);
     t->when = np_now_ms() + (delay_ms < 0 ? 0 : delay_ms);
     t->seq = seq;
     t->armed = 1;
@@ -157,7 +162,7 @@ void np_timer_cancel(np_timer *t)
 {
     pthread_mutex_lock(&L.lock);
     if (t->armed)
-        timer_unlink_locked(t);
+        loop_timer_unlink_locked(t);
     pthread_mutex_unlock(&L.lock);
 }
 

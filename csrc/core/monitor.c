@@ -82,8 +82,6 @@ void np_monitors_socket_closed(np_sock *s)
     }
 }
 
-void np_monitors_fini(np_sock *s) { pthread_mutex_destroy(&s->mon_lock); }
-
 /* ---- producing ------------------------------------------------------------------------- */
 
 static void push(np_monitor *m, const np_pipe_event *ev)

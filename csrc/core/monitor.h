@@ -22,7 +22,8 @@ typedef struct np_pipe np_pipe;
 void np_monitors_init(np_sock *s);
 /* The socket closed: its monitors keep what they hold, then report EBADF. */
 void np_monitors_socket_closed(np_sock *s);
-void np_monitors_fini(np_sock *s);
+/* (The socket's destructor, ready.c, destroys mon_lock itself: monitor.c depends on the
+ * socket's reference count, not the other way round.) */
 
 /* Queue one event on every monitor of s (any thread; takes mon_lock). */
 void np_monitor_emit(np_sock *s, int kind, uint32_t pipe, int eid, const char *address);

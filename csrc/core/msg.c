@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void chunk_unref(np_chunk *c)
+static void msg_chunk_unref(np_chunk *c)
 {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
         if (c->release)
@@ -16,7 +16,7 @@ static void chunk_unref(np_chunk *c)
 }
 
 /* The chunk allocated in the same block as m (see np_chunk.block), or NULL. */
-static int chunk_is_inline(const np_msg *m)
+static int msg_chunk_is_inline(const np_msg *m)
 {
     return m->chunk && m->chunk->block == (const void *)m;
 }
@@ -152,11 +152,11 @@ void np_msg_free(np_msg *m)
         return;
     if (m->hdr != m->hdr_inline)
         free(m->hdr);
-    if (chunk_is_inline(m)) {
-        chunk_unref(m->chunk);  /* frees m too, unless a copy still shares the body */
+    if (msg_chunk_is_inline(m)) {
+        msg_chunk_unref(m->chunk);  /* frees m too, unless a copy still shares the body */
         return;
     }
-    chunk_unref(m->chunk);
+    msg_chunk_unref(m->chunk);
     free(m);
 }
 

@@ -80,6 +80,7 @@ static int pipe_array_append(np_sock *s, np_pipe *p)
         s->cap_pipes = cap;
     }
     s->pipes[s->npipes++] = p;
+    s->pipes_gen++;
     return 0;
 }
 
@@ -89,6 +90,7 @@ static void pipe_array_remove(np_sock *s, np_pipe *p)
     for (int i = 0; i < s->npipes; i++) {
         if (s->pipes[i] == p) {
             s->pipes[i] = s->pipes[--s->npipes];
+            s->pipes_gen++;
             np_pipe_unref(p);
             return;
         }

@@ -6,6 +6,14 @@
  * holds the receiving socket's lock, or the I/O thread). C11 acquire/release on the two
  * indices is all the synchronisation needed; `bytes` tracks the queued payload for NN_SNDBUF
  * and NN_RCVBUF limits.
+ *
+ * The slot array grows on demand: none until the first push, then 16 slots, doubled by the
+ * producer whenever it finds them all taken, up to the capacity. The producer copies the
+ * queued items into the bigger array and publishes it (release) before any push that uses
+ * it, so a consumer that sees such a push (acquire on `tail`) also sees the new array; one
+ * still reading the old array finds the same items there (the producer never writes to an
+ * array again once replaced). Replaced arrays are freed with the ring. An idle connection
+ * thus holds no slot array at all, a busy one the size it needed.
  */
 #ifndef NP_QUEUE_H
 #define NP_QUEUE_H
@@ -14,16 +22,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct np_ring_slots {
+    size_t mask;                  /* slots - 1 (a power of two) */
+    struct np_ring_slots *older;  /* the array this one replaced (freed with the ring) */
+    void *slot[];
+} np_ring_slots;
+
 typedef struct np_ring {
     _Atomic size_t head;   /* next slot to pop (consumer) */
     _Atomic size_t tail;   /* next slot to push (producer) */
     _Atomic size_t bytes;  /* payload bytes queued */
     size_t mask;           /* capacity - 1 (capacity is a power of two) */
-    void **slots;
+    _Atomic(np_ring_slots *) slots;  /* current array; NULL until the first push */
 } np_ring;
 
 int np_ring_init(np_ring *r, size_t capacity);
 void np_ring_fini(np_ring *r);
+/* Producer side: a bigger array holding the queued items [head, tail), or NULL (no memory). */
+np_ring_slots *np_ring_grow(np_ring *r, size_t head, size_t tail);
 
 static inline size_t np_ring_count(np_ring *r)
 {
@@ -52,7 +68,13 @@ static inline int np_ring_push(np_ring *r, void *item, size_t size)
     size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     if (tail - head > r->mask)
         return -1;
-    r->slots[tail & r->mask] = item;
+    np_ring_slots *a = atomic_load_explicit(&r->slots, memory_order_relaxed);
+    if (!a || tail - head > a->mask) {
+        a = np_ring_grow(r, head, tail);
+        if (!a)
+            return -1;
+    }
+    a->slot[tail & a->mask] = item;
     atomic_fetch_add_explicit(&r->bytes, size, memory_order_relaxed);
     atomic_store_explicit(&r->tail, tail + 1, memory_order_seq_cst);
     return 0;
@@ -65,7 +87,8 @@ static inline void *np_ring_peek(np_ring *r)
     size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
     if (head == tail)
         return NULL;
-    return r->slots[head & r->mask];
+    np_ring_slots *a = atomic_load_explicit(&r->slots, memory_order_acquire);
+    return a->slot[head & a->mask];
 }
 
 /* Consumer side: remove the oldest item (which was `size` bytes) and return it, or NULL. */
@@ -75,7 +98,8 @@ static inline void *np_ring_pop(np_ring *r, size_t size)
     size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
     if (head == tail)
         return NULL;
-    void *item = r->slots[head & r->mask];
+    np_ring_slots *a = atomic_load_explicit(&r->slots, memory_order_acquire);
+    void *item = a->slot[head & a->mask];
     atomic_fetch_sub_explicit(&r->bytes, size, memory_order_relaxed);
     atomic_store_explicit(&r->head, head + 1, memory_order_seq_cst);
     return item;

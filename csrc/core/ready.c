@@ -37,7 +37,7 @@ void np_sock_unref(np_sock *s)
     free(s->pipes);
     np_efd_fini(&s->rcv_efd);
     np_efd_fini(&s->snd_efd);
-    np_monitors_fini(s);
+    pthread_mutex_destroy(&s->mon_lock);  /* the monitor list's lock (monitor.c) */
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->holds_cond);
     free(s);

@@ -112,6 +112,10 @@ struct np_sock {
     int npipes, cap_pipes;
     int fq_cursor;        /* round-robin start for fair queueing */
     int lb_cursor;        /* round-robin start for load balancing */
+    unsigned pipes_gen;   /* bumped whenever the pipe array changes */
+    unsigned prio_gen;    /* pipes_gen the two minimums below were computed at */
+    int min_sndprio, min_rcvprio;  /* best priorities present: a scan stops at one */
+    int64_t last_send_us; /* previous send to any pipe (stream burst detection) */
     np_ep *eps;
     int next_eid;
     np_ctx *ctxs;

@@ -1,6 +1,11 @@
 /*
  * socket.c - nn_socket, nn_close and nn_term: building a socket, and taking it apart once
  * every call on it has left (NN_LINGER first gives queued messages time to leave).
+ *
+ * fork(): the child gets a copy of the parent's memory but none of its threads, so every
+ * socket it inherited is a snapshot that nothing will ever service (and whose locks may be
+ * held forever). The child forgets them all: old ids answer EBADF, new sockets work, and a
+ * fresh I/O thread starts on first use.
  */
 #include "core/endpoint.h"
 #include "core/pipe.h"
@@ -67,8 +72,23 @@ static int socket_build(const np_proto_ops *ops, int domain, int protocol, np_so
     return 0;
 }
 
+static void socket_atfork_child(void)
+{
+    np_table_forget_after_fork();
+    np_random_reset();
+    np_loop_forget_after_fork();
+    np_transports_after_fork();
+}
+
+static void socket_register_fork_handlers(void)
+{
+    pthread_atfork(np_table_lock_for_fork, np_table_unlock_for_fork, socket_atfork_child);
+}
+
 int np_socket(int domain, int protocol)
 {
+    static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+    pthread_once(&fork_handlers_once, socket_register_fork_handlers);
     if (np_is_terminated())
         return -NP_ETERM;
     if (domain != NP_AF_SP && domain != NP_AF_SP_RAW)

@@ -1,15 +1,8 @@
 /*
- * table.c - the socket table and fork handling; see table.h.
- *
- * fork(): the child gets a copy of the parent's memory but none of its threads, so every
- * socket it inherited is a snapshot that nothing will ever service (and whose locks may be
- * held forever). The child forgets them all: old ids answer EBADF, new sockets work, and a
- * fresh I/O thread starts on first use. Holding the table lock across fork keeps the table
- * consistent in the child.
+ * table.c - the socket table; see table.h. (What a forked child forgets is decided in
+ * socket.c, which registers the fork handlers.)
  */
 #include "core/table.h"
-
-#include "transports/transport.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,27 +15,20 @@ static atomic_int table_terminated;
 
 int np_is_terminated(void) { return atomic_load(&table_terminated); }
 
-static void table_atfork_prepare(void) { pthread_mutex_lock(&table_lock); }
-static void table_atfork_parent(void) { pthread_mutex_unlock(&table_lock); }
-static void table_atfork_child(void)
+void np_table_lock_for_fork(void) { pthread_mutex_lock(&table_lock); }
+void np_table_unlock_for_fork(void) { pthread_mutex_unlock(&table_lock); }
+
+void np_table_forget_after_fork(void)
 {
     pthread_mutex_init(&table_lock, NULL);
     memset(table, 0, sizeof(table));
     table_nfree = -1;
-    np_random_reset();
-    np_loop_forget_after_fork();
-    np_transports_after_fork();
 }
 
 static void table_init_locked(void)
 {
     if (table_nfree >= 0)
         return;
-    static int atfork_registered;
-    if (!atfork_registered) {
-        pthread_atfork(table_atfork_prepare, table_atfork_parent, table_atfork_child);
-        atfork_registered = 1;
-    }
     /* LIFO stack of free handles: a fresh process hands out 0, 1, 2, ... */
     table_nfree = 0;
     for (int i = NP_MAX_SOCKETS - 1; i >= 0; i--)

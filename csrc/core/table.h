@@ -27,4 +27,10 @@ void np_table_remove(int id);
 /* nn_term: mark the library terminated (every later call gets ETERM). */
 void np_table_terminate(void);
 
+/* fork(): hold the table lock across it (so the child's copy is consistent), and in the
+ * child forget every inherited socket (old ids answer EBADF). */
+void np_table_lock_for_fork(void);
+void np_table_unlock_for_fork(void);
+void np_table_forget_after_fork(void);
+
 #endif

@@ -11,42 +11,42 @@
 
 #define EPOLL_BATCH 64
 
-static uint32_t epoll_mask(uint32_t events)
+static uint32_t poller_epoll_mask(uint32_t events)
 {
     return ((events & NP_IO_IN) ? EPOLLIN : 0) | ((events & NP_IO_OUT) ? EPOLLOUT : 0);
 }
 
-static int epoll_open(np_poller *p)
+static int poller_epoll_open(np_poller *p)
 {
     p->fd = epoll_create1(EPOLL_CLOEXEC);
     return p->fd < 0 ? -errno : 0;
 }
 
-static void epoll_close(np_poller *p)
+static void poller_epoll_close(np_poller *p)
 {
     if (p->fd >= 0)
         close(p->fd);
     p->fd = -1;
 }
 
-static int epoll_add(np_poller *p, np_ioh *h, uint32_t events)
+static int poller_epoll_add(np_poller *p, np_ioh *h, uint32_t events)
 {
-    struct epoll_event ev = {.events = epoll_mask(events), .data.ptr = h};
+    struct epoll_event ev = {.events = poller_epoll_mask(events), .data.ptr = h};
     return epoll_ctl(p->fd, EPOLL_CTL_ADD, h->fd, &ev) == 0 ? 0 : -errno;
 }
 
-static void epoll_modify(np_poller *p, np_ioh *h, uint32_t events)
+static void poller_epoll_modify(np_poller *p, np_ioh *h, uint32_t events)
 {
-    struct epoll_event ev = {.events = epoll_mask(events), .data.ptr = h};
+    struct epoll_event ev = {.events = poller_epoll_mask(events), .data.ptr = h};
     epoll_ctl(p->fd, EPOLL_CTL_MOD, h->fd, &ev);
 }
 
-static void epoll_remove(np_poller *p, np_ioh *h)
+static void poller_epoll_remove(np_poller *p, np_ioh *h)
 {
     epoll_ctl(p->fd, EPOLL_CTL_DEL, h->fd, NULL);
 }
 
-static int epoll_wait_once(np_poller *p, int timeout_ms)
+static int poller_epoll_wait_once(np_poller *p, int timeout_ms)
 {
     struct epoll_event events[EPOLL_BATCH];
     int n = epoll_wait(p->fd, events, EPOLL_BATCH, timeout_ms);
@@ -66,8 +66,13 @@ static int epoll_wait_once(np_poller *p, int timeout_ms)
 }
 
 const np_poller_ops np_poller_epoll_ops = {
-    .name = "epoll", .open = epoll_open, .close = epoll_close, .add = epoll_add,
-    .modify = epoll_modify, .remove = epoll_remove, .wait = epoll_wait_once,
+    .name = "epoll",
+    .open = poller_epoll_open,
+    .close = poller_epoll_close,
+    .add = poller_epoll_add,
+    .modify = poller_epoll_modify,
+    .remove = poller_epoll_remove,
+    .wait = poller_epoll_wait_once,
 };
 #else
 typedef int np_poller_epoll_not_compiled;

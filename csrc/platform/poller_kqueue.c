@@ -18,7 +18,7 @@
 
 #define KQUEUE_BATCH 64
 
-static int kqueue_open(np_poller *p)
+static int poller_kqueue_open(np_poller *p)
 {
     p->fd = kqueue();
     if (p->fd < 0)
@@ -27,7 +27,7 @@ static int kqueue_open(np_poller *p)
     return 0;
 }
 
-static void kqueue_close(np_poller *p)
+static void poller_kqueue_close(np_poller *p)
 {
     if (p->fd >= 0)
         close(p->fd);
@@ -35,7 +35,7 @@ static void kqueue_close(np_poller *p)
 }
 
 /* Add (or update) both filters of h, each enabled when wanted. */
-static int kqueue_apply(np_poller *p, np_ioh *h, uint32_t events)
+static int poller_kqueue_apply(np_poller *p, np_ioh *h, uint32_t events)
 {
     struct kevent kev[2];
     EV_SET(&kev[0], h->fd, EVFILT_READ, EV_ADD | ((events & NP_IO_IN) ? EV_ENABLE : EV_DISABLE),
@@ -45,17 +45,17 @@ static int kqueue_apply(np_poller *p, np_ioh *h, uint32_t events)
     return kevent(p->fd, kev, 2, NULL, 0, NULL) == 0 ? 0 : -errno;
 }
 
-static int kqueue_add(np_poller *p, np_ioh *h, uint32_t events)
+static int poller_kqueue_add(np_poller *p, np_ioh *h, uint32_t events)
 {
-    return kqueue_apply(p, h, events);
+    return poller_kqueue_apply(p, h, events);
 }
 
-static void kqueue_modify(np_poller *p, np_ioh *h, uint32_t events)
+static void poller_kqueue_modify(np_poller *p, np_ioh *h, uint32_t events)
 {
-    (void)kqueue_apply(p, h, events);
+    (void)poller_kqueue_apply(p, h, events);
 }
 
-static void kqueue_remove(np_poller *p, np_ioh *h)
+static void poller_kqueue_remove(np_poller *p, np_ioh *h)
 {
     struct kevent kev[2];
     EV_SET(&kev[0], h->fd, EVFILT_READ, EV_DELETE, 0, 0, h);
@@ -63,7 +63,7 @@ static void kqueue_remove(np_poller *p, np_ioh *h)
     (void)kevent(p->fd, kev, 2, NULL, 0, NULL);
 }
 
-static int kqueue_wait(np_poller *p, int timeout_ms)
+static int poller_kqueue_wait(np_poller *p, int timeout_ms)
 {
     struct kevent events[KQUEUE_BATCH];
     struct timespec ts, *tsp = NULL;
@@ -87,8 +87,13 @@ static int kqueue_wait(np_poller *p, int timeout_ms)
 }
 
 const np_poller_ops np_poller_kqueue_ops = {
-    .name = "kqueue", .open = kqueue_open, .close = kqueue_close, .add = kqueue_add,
-    .modify = kqueue_modify, .remove = kqueue_remove, .wait = kqueue_wait,
+    .name = "kqueue",
+    .open = poller_kqueue_open,
+    .close = poller_kqueue_close,
+    .add = poller_kqueue_add,
+    .modify = poller_kqueue_modify,
+    .remove = poller_kqueue_remove,
+    .wait = poller_kqueue_wait,
 };
 #else
 typedef int np_poller_kqueue_not_compiled;

@@ -10,15 +10,15 @@
 #include <poll.h>
 #include <stdlib.h>
 
-static int poll_open(np_poller *p)
+static int poller_poll_open(np_poller *p)
 {
     p->fd = -1;
     return 0;
 }
 
-static void poll_close(np_poller *p) { (void)p; }
+static void poller_poll_close(np_poller *p) { (void)p; }
 
-static int poll_add(np_poller *p, np_ioh *h, uint32_t events)
+static int poller_poll_add(np_poller *p, np_ioh *h, uint32_t events)
 {
     (void)events;
     if (p->npolled == p->cap) {
@@ -34,14 +34,14 @@ static int poll_add(np_poller *p, np_ioh *h, uint32_t events)
 }
 
 /* The wanted events are read from h->events at each wait. */
-static void poll_modify(np_poller *p, np_ioh *h, uint32_t events)
+static void poller_poll_modify(np_poller *p, np_ioh *h, uint32_t events)
 {
     (void)p;
     (void)h;
     (void)events;
 }
 
-static void poll_remove(np_poller *p, np_ioh *h)
+static void poller_poll_remove(np_poller *p, np_ioh *h)
 {
     for (int i = 0; i < p->npolled; i++) {
         if (p->polled[i] == h) {
@@ -51,7 +51,7 @@ static void poll_remove(np_poller *p, np_ioh *h)
     }
 }
 
-static int poll_reserve(np_poller *p, int n)
+static int poller_poll_reserve(np_poller *p, int n)
 {
     if (n <= p->scratch_cap)
         return 0;
@@ -67,10 +67,10 @@ static int poll_reserve(np_poller *p, int n)
     return 0;
 }
 
-static int poll_wait(np_poller *p, int timeout_ms)
+static int poller_poll_wait(np_poller *p, int timeout_ms)
 {
     int n = p->npolled;
-    if (poll_reserve(p, n > 0 ? n : 1) != 0)
+    if (poller_poll_reserve(p, n > 0 ? n : 1) != 0)
         return -ENOMEM;
     struct pollfd *fds = p->scratch;
     for (int i = 0; i < n; i++) {
@@ -100,6 +100,11 @@ static int poll_wait(np_poller *p, int timeout_ms)
 }
 
 const np_poller_ops np_poller_poll_ops = {
-    .name = "poll", .open = poll_open, .close = poll_close, .add = poll_add,
-    .modify = poll_modify, .remove = poll_remove, .wait = poll_wait,
+    .name = "poll",
+    .open = poller_poll_open,
+    .close = poller_poll_close,
+    .add = poller_poll_add,
+    .modify = poller_poll_modify,
+    .remove = poller_poll_remove,
+    .wait = poller_poll_wait,
 };

@@ -3,16 +3,39 @@
 
 #include <string.h>
 
+/*
+ * The best (lowest) send and receive priorities among the pipes, recomputed only when the
+ * pipe array changed: a round-robin scan that finds a ready pipe of the best priority
+ * present can stop there, so picking a pipe costs O(1) however many pipes there are
+ * (as long as the next ones are ready), not a walk over all of them.
+ */
+static void refresh_min_prio(np_sock *s)
+{
+    if (s->prio_gen == s->pipes_gen && s->npipes)
+        return;
+    int snd = 1 << 30, rcv = 1 << 30;
+    for (int i = 0; i < s->npipes; i++) {
+        if (s->pipes[i]->sndprio < snd)
+            snd = s->pipes[i]->sndprio;
+        if (s->pipes[i]->rcvprio < rcv)
+            rcv = s->pipes[i]->rcvprio;
+    }
+    s->min_sndprio = snd;
+    s->min_rcvprio = rcv;
+    s->prio_gen = s->pipes_gen;
+}
+
 np_msg *np_fq_recv(np_sock *s, np_pipe **from)
 {
-    int n = s->npipes, best = -1, best_prio = 1 << 30;
+    refresh_min_prio(s);
+    int n = s->npipes, best = -1, best_prio = 1 << 30, stop = s->min_rcvprio;
     for (int k = 0; k < n; k++) {
         int i = (s->fq_cursor + k) % n;
         np_pipe *p = s->pipes[i];
         if (p->rcvprio < best_prio && np_pipe_readable(p)) {
             best = i;
             best_prio = p->rcvprio;
-            if (best_prio == 1)
+            if (best_prio <= stop)
                 break;
         }
     }
@@ -39,16 +62,17 @@ int np_fq_readable(np_sock *s)
     return 0;
 }
 
-static int lb_pick_index(np_sock *s)
+static int route_lb_pick_index(np_sock *s)
 {
-    int n = s->npipes, best = -1, best_prio = 1 << 30;
+    refresh_min_prio(s);
+    int n = s->npipes, best = -1, best_prio = 1 << 30, stop = s->min_sndprio;
     for (int k = 0; k < n; k++) {
         int i = (s->lb_cursor + k) % n;
         np_pipe *p = s->pipes[i];
         if (p->sndprio < best_prio && np_pipe_writable(p)) {
             best = i;
             best_prio = p->sndprio;
-            if (best_prio == 1)
+            if (best_prio <= stop)
                 break;
         }
     }
@@ -57,7 +81,7 @@ static int lb_pick_index(np_sock *s)
 
 np_pipe *np_lb_pick(np_sock *s)
 {
-    int i = lb_pick_index(s);
+    int i = route_lb_pick_index(s);
     if (i < 0)
         return NULL;
     s->lb_cursor = i + 1;
@@ -66,7 +90,7 @@ np_pipe *np_lb_pick(np_sock *s)
 
 int np_lb_send(np_sock *s, np_msg *m)
 {
-    int i = lb_pick_index(s);
+    int i = route_lb_pick_index(s);
     if (i < 0)
         return -EAGAIN;
     int rc = np_pipe_send(s->pipes[i], m);
@@ -75,7 +99,7 @@ int np_lb_send(np_sock *s, np_msg *m)
     return rc;
 }
 
-int np_lb_writable(np_sock *s) { return lb_pick_index(s) >= 0; }
+int np_lb_writable(np_sock *s) { return route_lb_pick_index(s) >= 0; }
 
 void np_dist_send(np_sock *s, np_msg *m, np_pipe *except)
 {

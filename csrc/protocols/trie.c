@@ -13,7 +13,7 @@ struct np_trie_node {
     np_trie_node **children;    /* sorted by the first byte of their label */
 };
 
-static np_trie_node *node_new(const uint8_t *label, size_t len)
+static np_trie_node *trie_node_new(const uint8_t *label, size_t len)
 {
     np_trie_node *n = calloc(1, sizeof(*n));
     if (!n)
@@ -30,19 +30,19 @@ static np_trie_node *node_new(const uint8_t *label, size_t len)
     return n;
 }
 
-static void node_free(np_trie_node *n)
+static void trie_node_free(np_trie_node *n)
 {
     if (!n)
         return;
     for (int i = 0; i < n->nchild; i++)
-        node_free(n->children[i]);
+        trie_node_free(n->children[i]);
     free(n->children);
     free(n->prefix);
     free(n);
 }
 
 /* Index of the child whose label starts with byte c, or -(insert position) - 1. */
-static int child_find(const np_trie_node *n, uint8_t c)
+static int trie_child_find(const np_trie_node *n, uint8_t c)
 {
     int lo = 0, hi = n->nchild - 1;
     while (lo <= hi) {
@@ -58,7 +58,7 @@ static int child_find(const np_trie_node *n, uint8_t c)
     return -lo - 1;
 }
 
-static int child_insert(np_trie_node *n, int pos, np_trie_node *c)
+static int trie_child_insert(np_trie_node *n, int pos, np_trie_node *c)
 {
     if (n->nchild == n->cap) {
         int cap = n->cap ? n->cap * 2 : 2;
@@ -75,18 +75,18 @@ static int child_insert(np_trie_node *n, int pos, np_trie_node *c)
     return 0;
 }
 
-static void child_remove(np_trie_node *n, int pos)
+static void trie_child_remove(np_trie_node *n, int pos)
 {
     memmove(&n->children[pos], &n->children[pos + 1],
             (size_t)(n->nchild - pos - 1) * sizeof(*n->children));
     n->nchild--;
 }
 
-void np_trie_init(np_trie *t) { t->root = node_new(NULL, 0); }
+void np_trie_init(np_trie *t) { t->root = trie_node_new(NULL, 0); }
 
 void np_trie_fini(np_trie *t)
 {
-    node_free(t->root);
+    trie_node_free(t->root);
     t->root = NULL;
 }
 
@@ -101,13 +101,13 @@ int np_trie_subscribe(np_trie *t, const uint8_t *topic, size_t len)
             n->refs++;
             return 0;
         }
-        int pos = child_find(n, topic[i]);
+        int pos = trie_child_find(n, topic[i]);
         if (pos < 0) {
-            np_trie_node *c = node_new(topic + i, len - i);
+            np_trie_node *c = trie_node_new(topic + i, len - i);
             if (!c)
                 return -ENOMEM;
-            if (child_insert(n, -pos - 1, c) != 0) {
-                node_free(c);
+            if (trie_child_insert(n, -pos - 1, c) != 0) {
+                trie_node_free(c);
                 return -ENOMEM;
             }
             c->refs = 1;
@@ -119,10 +119,10 @@ int np_trie_subscribe(np_trie *t, const uint8_t *topic, size_t len)
             common++;
         if (common < c->plen) {
             /* Split c's label: a new node for the shared part, c keeps the rest. */
-            np_trie_node *mid = node_new(c->prefix, common);
+            np_trie_node *mid = trie_node_new(c->prefix, common);
             uint8_t *rest = malloc(c->plen - common);
-            if (!mid || !rest || child_insert(mid, 0, c) != 0) {
-                node_free(mid);
+            if (!mid || !rest || trie_child_insert(mid, 0, c) != 0) {
+                trie_node_free(mid);
                 free(rest);
                 return -ENOMEM;
             }
@@ -139,7 +139,7 @@ int np_trie_subscribe(np_trie *t, const uint8_t *topic, size_t len)
 }
 
 /* Fold a node without subscriptions and with one child into that child's label. */
-static void merge_with_only_child(np_trie_node *n)
+static void trie_merge_with_only_child(np_trie_node *n)
 {
     np_trie_node *c = n->children[0];
     uint8_t *label = malloc(n->plen + c->plen);
@@ -159,29 +159,29 @@ static void merge_with_only_child(np_trie_node *n)
     free(c);
 }
 
-static int unsub(np_trie_node *n, const uint8_t *topic, size_t len, int is_root)
+static int trie_unsub(np_trie_node *n, const uint8_t *topic, size_t len, int is_root)
 {
     if (len == 0) {
         if (n->refs == 0)
             return -EINVAL;
         n->refs--;
     } else {
-        int pos = child_find(n, topic[0]);
+        int pos = trie_child_find(n, topic[0]);
         if (pos < 0)
             return -EINVAL;
         np_trie_node *c = n->children[pos];
         if (c->plen > len || memcmp(c->prefix, topic, c->plen) != 0)
             return -EINVAL;
-        int rc = unsub(c, topic + c->plen, len - c->plen, 0);
+        int rc = trie_unsub(c, topic + c->plen, len - c->plen, 0);
         if (rc)
             return rc;
         if (c->refs == 0 && c->nchild == 0) {
-            child_remove(n, pos);
-            node_free(c);
+            trie_child_remove(n, pos);
+            trie_node_free(c);
         }
     }
     if (!is_root && n->refs == 0 && n->nchild == 1)
-        merge_with_only_child(n);
+        trie_merge_with_only_child(n);
     return 0;
 }
 
@@ -189,7 +189,7 @@ int np_trie_unsubscribe(np_trie *t, const uint8_t *topic, size_t len)
 {
     if (!t->root)
         return -EINVAL;
-    return unsub(t->root, topic, len, 1);
+    return trie_unsub(t->root, topic, len, 1);
 }
 
 int np_trie_match(const np_trie *t, const uint8_t *data, size_t len)
@@ -201,7 +201,7 @@ int np_trie_match(const np_trie *t, const uint8_t *data, size_t len)
             return 1;
         if (i == len)
             return 0;
-        int pos = child_find(n, data[i]);
+        int pos = trie_child_find(n, data[i]);
         if (pos < 0)
             return 0;
         const np_trie_node *c = n->children[pos];

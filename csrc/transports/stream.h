@@ -98,6 +98,7 @@ struct np_stream {
     uint8_t hs_in[NP_HANDSHAKE_LEN];
     size_t hs_got;
     np_timer hs_timer;
+    int64_t active_since_us;  /* when the connection was established (np_now_us) */
     np_decoder dec;
     uint8_t *rbuf;
     size_t roff, rlen;
@@ -125,7 +126,6 @@ typedef struct np_stream_pipe {
     atomic_int write_scheduled;
     atomic_int read_stalled;    /* reading paused because the pipe's inbound ring is full */
     size_t partial;         /* bytes of the first queued message already written directly */
-    int64_t last_send_us;   /* when the previous message was sent (burst detection) */
     np_ring outq;           /* messages waiting for the I/O thread */
 } np_stream_pipe;
 

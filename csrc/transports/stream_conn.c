@@ -4,6 +4,7 @@
  */
 #include "transports/stream_engine.h"
 
+#include "platform/clock.h"
 #include "platform/sockio.h"
 
 #include <stdlib.h>
@@ -52,6 +53,16 @@ static void stream_unlink(np_stream *st)
     }
 }
 
+/* Did the connection outlive the longest reconnect wait? Only then does its end reset the
+ * backoff: one closed soon after the handshake (a PAIR that already has its peer, a server
+ * that turns connections away) is a failed attempt, and redialling it at once would loop. */
+static int stream_lived_long(np_stream *st)
+{
+    int64_t ivl = st->ep->reconnect_ivl;
+    int64_t max = st->ep->reconnect_ivl_max > ivl ? st->ep->reconnect_ivl_max : ivl;
+    return np_now_us() - st->active_since_us >= max * 1000;
+}
+
 void np_stream_conn_close(np_stream *st, int broken)
 {
     if (st->state == NP_STREAM_CLOSED)
@@ -85,6 +96,8 @@ void np_stream_conn_close(np_stream *st, int broken)
     np_stream_ep *sep = st->ep->tdata;
     if (st->outgoing && !st->ep->stopping) {
         sep->has_live_conn = 0;
+        if (was_active && stream_lived_long(st))
+            sep->backoff_n = 1;  /* a good connection: the next redial may be at once */
         sep->conn_gone(st->ep);
     }
     np_loop_defer_free(stream_free, st);
@@ -141,8 +154,7 @@ static void stream_established(np_stream *st)
     if (stream_attach_pipe(st) != 0)
         return;
     st->state = NP_STREAM_ACTIVE;
-    if (st->outgoing)
-        ((np_stream_ep *)st->ep->tdata)->backoff_n = 1;  /* a good connection resets it */
+    st->active_since_us = np_now_us();
     np_loop_set_events(&st->ioh, NP_IO_IN);
 }
 
@@ -230,14 +242,14 @@ static np_stream *stream_alloc(np_ep *ep, const np_stream_ops *ops)
     np_stream *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    st->rbuf = malloc(STREAM_RBUF_SIZE);
-    st->wbuf = malloc(STREAM_WBUF_SIZE);
+    /* rbuf and wbuf (64 KiB each) come with the first read and the first staged write
+     * (stream_io.c): an idle connection, or one that only ever sends, holds neither. */
     st->batch = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->batch));
     st->fhdr = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->fhdr));
     st->iov = calloc(NP_STREAM_IOV_MAX, sizeof(*st->iov));
     if (ops->conn_size)
         st->tdata = calloc(1, ops->conn_size);
-    if (!st->rbuf || !st->wbuf || !st->batch || !st->fhdr || !st->iov ||
+    if (!st->batch || !st->fhdr || !st->iov ||
         (ops->conn_size && !st->tdata)) {
         stream_free(st);
         return NULL;

@@ -7,6 +7,7 @@
 
 #include "platform/sockio.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define STREAM_RBUF_SIZE 65536
@@ -122,6 +123,10 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
     }
     size_t hdr_left = st->ops->framing ? 0 : np_frame_hdr_len(st->ops->ipc) - st->dec.hdr_have;
     *asked = st->large && space == 0 && hdr_left > 0 ? hdr_left : STREAM_RBUF_SIZE;
+    if (!st->rbuf && !(st->rbuf = malloc(STREAM_RBUF_SIZE))) {
+        errno = ENOMEM;
+        return -1;
+    }
     r = np_stream_recv(st, st->rbuf, *asked);
     if (r > 0)
         st->rlen = (size_t)r;
@@ -245,7 +250,10 @@ static int stream_fill_batch(np_stream *st)
         if (!m)
             break;
         size_t wire = np_msg_wire_len(m);
-        if (NP_STREAM_HDR_MAX + wire <= STREAM_SMALL_FRAME) {
+        /* Small frames are copied into wbuf, allocated on first use (without it, for lack
+         * of memory, they go out by reference like large ones). */
+        if (NP_STREAM_HDR_MAX + wire <= STREAM_SMALL_FRAME &&
+            (st->wbuf || (st->wbuf = malloc(STREAM_WBUF_SIZE)) != NULL)) {
             if (stream_stage_small(st, m) != 0)
                 break;
             np_ring_pop(&sp->outq, wire);

@@ -75,9 +75,13 @@ int np_stream_pipe_send(np_pipe *p, np_msg *m)
     if (!sp->direct_ok || np_ring_count(&sp->outq) != 0 ||
         atomic_load(&sp->write_scheduled) != 0)
         return NP_PIPE_QUEUE;
+    /* The gap is per socket (sock->lock is held): a PUSH or PUB spreading a burst over
+     * many pipes finds each pipe idle, but one system call per message would make the
+     * send cost grow with the number of peers; queued, the I/O thread writes each pipe
+     * once per burst. */
     int64_t now = np_now_us();
-    int64_t last = sp->last_send_us;
-    sp->last_send_us = now;
+    int64_t last = p->sock->last_send_us;
+    p->sock->last_send_us = now;
     if (now - last < STREAM_DIRECT_GAP_US)
         return NP_PIPE_QUEUE;
     int idle = 0;
@@ -117,8 +121,6 @@ int np_stream_pipe_pending(np_pipe *p)
 void np_stream_pipe_fini(np_pipe *p)
 {
     np_stream_pipe *sp = np_stream_pipe_of(p);
-    if (!sp->outq.slots)
-        return;
     np_msg *m;
     while ((m = np_ring_peek(&sp->outq)) != NULL) {
         np_ring_pop(&sp->outq, np_msg_wire_len(m));
