@@ -305,3 +305,60 @@ def test_bad_urls():
                 else:
                     nanopy.nn_connect(s.id, bad)
             assert exc.value.errno == nanopy.EINVAL, bad
+
+
+def _nanopy_cmd(*args: str) -> list:
+    import sys
+
+    return [sys.executable, "-m", "nanopy", *args]
+
+
+def test_cat_tls_flags_both_roles(pki):
+    """nanopy cat with nngcat's TLS flags: a REP server with --cert/--key, a REQ client
+    with --cacert; and --insecure (-k) against a certificate the client cannot verify."""
+    import subprocess
+
+    port = free_port()
+    addr = f"tls+tcp://localhost:{port}"
+    server = subprocess.Popen(_nanopy_cmd("cat", "--rep", "--bind", addr, "--cert",
+                                          pki.server_cert, "--key", pki.server_key,
+                                          "--data", "pong", "-A"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        client = subprocess.run(_nanopy_cmd("cat", "--req", "--connect", addr, "--cacert",
+                                            pki.ca, "--data", "ping", "-A",
+                                            "--recv-timeout", "10"),
+                                capture_output=True, timeout=60)
+        assert client.stdout.strip() == b"pong", client.stderr
+        insecure = subprocess.run(_nanopy_cmd("cat", "--req", "--connect", addr, "-k",
+                                              "--data", "ping", "-A", "--recv-timeout", "10"),
+                                  capture_output=True, timeout=60)
+        assert insecure.stdout.strip() == b"pong", insecure.stderr
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("scheme", ["ws", "tls+tcp", "wss", "abstract"])
+def test_perf_tools_take_the_new_schemes(scheme, pki):
+    """nanopy perf local_thr/remote_thr over each new transport (TLS files from NANOPY_TLS_*)."""
+    import os
+    import subprocess
+
+    addr = (f"abstract://nanopy-perf-{free_port()}" if scheme == "abstract"
+            else url(scheme, free_port()))
+    env = dict(os.environ, NANOPY_TLS_CERT=pki.server_cert, NANOPY_TLS_KEY=pki.server_key,
+               NANOPY_TLS_CA=pki.ca)
+    local = subprocess.Popen(_nanopy_cmd("perf", "local_thr", addr, "100", "200"), env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        remote = subprocess.run(_nanopy_cmd("perf", "remote_thr", addr, "100", "200"),
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert remote.returncode == 0, remote.stderr
+        out, err = local.communicate(timeout=60)
+        assert "throughput" in out, err
+    finally:
+        if local.poll() is None:
+            local.kill()
+            local.wait(timeout=10)

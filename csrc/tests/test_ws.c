@@ -1,9 +1,11 @@
 /*
  * test_ws.c - the WebSocket codecs: SHA-1/base64, the upgrade request and response, and the
  * RFC 6455 frame decoder/encoder. ws_frame.c is compiled in (not linked) so allocations can
- * be counted: an oversized frame must be refused before anything is allocated.
+ * be counted: an oversized frame must be refused before anything is allocated. Also the
+ * host:port[/path] addresses of the ws, wss and tls+tcp transports (net_url.c).
  */
-// deps: core/msg.c transports/ws_http.c
+// deps: core/msg.c transports/ws_http.c transports/net_url.c
+#include "transports/net_url.h"
 #include "transports/ws_http.h"
 #include "tinytest.h"
 
@@ -400,6 +402,42 @@ static void test_direct_read_unmasks(void)
     free(frame);
 }
 
+/* ---- addresses (net_url.c) ----------------------------------------------------------- */
+
+static void test_hostport_forms(void)
+{
+    np_hostport hp;
+    CHECK_EQ(np_hostport_parse("localhost:5555/a/b?x=1", 0, 80, 1, &hp), 0);
+    CHECK(strcmp(hp.host, "localhost") == 0);
+    CHECK_EQ(hp.port, 5555);
+    CHECK(strcmp(hp.path, "/a/b?x=1") == 0);
+    CHECK_EQ(np_hostport_parse("example.org", 0, 443, 1, &hp), 0);  /* default port */
+    CHECK_EQ(hp.port, 443);
+    CHECK(strcmp(hp.path, "/") == 0);
+    CHECK_EQ(np_hostport_parse("[::1]:80/x", 0, 80, 1, &hp), 0);
+    CHECK(strcmp(hp.host, "::1") == 0);
+    CHECK_EQ(np_hostport_parse("*:0", 1, 0, 0, &hp), 0);   /* wildcard, kernel's port */
+    CHECK(hp.host[0] == 0);
+    CHECK_EQ(hp.port, 0);
+    CHECK_EQ(np_hostport_parse(":7000", 1, 0, 0, &hp), 0);
+    char out[64];
+    hp.host[0] = 0;
+    strcpy(hp.host, "::1");
+    np_hostport_format(&hp, 9, out, sizeof(out));
+    CHECK(strcmp(out, "[::1]:9") == 0);
+}
+
+static void test_hostport_errors(void)
+{
+    np_hostport hp;
+    const char *connect_bad[] = {":80", "h:0", "h:65536", "h:", "h:8x", "[::1", "[::1]x",
+                                 "a b:1", "h"};
+    for (size_t i = 0; i < sizeof(connect_bad) / sizeof(connect_bad[0]); i++)
+        CHECK_EQ(np_hostport_parse(connect_bad[i], 0, 0, 0, &hp), -EINVAL);
+    CHECK_EQ(np_hostport_parse("h:1/path", 0, 0, 0, &hp), -EINVAL);  /* no path allowed */
+    CHECK_EQ(np_hostport_parse("h/path", 1, 80, 1, &hp), -EINVAL);   /* bind needs a port */
+}
+
 int main(void)
 {
     TT_RUN(test_sha1_vectors);
@@ -418,5 +456,7 @@ int main(void)
     TT_RUN(test_text_and_utf8);
     TT_RUN(test_close_frame);
     TT_RUN(test_direct_read_unmasks);
+    TT_RUN(test_hostport_forms);
+    TT_RUN(test_hostport_errors);
     return tt_summary();
 }
