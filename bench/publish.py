@@ -4,7 +4,8 @@ Usage: ``python bench/publish.py [RESULTS.json]`` (default ``bench/results/lates
 ``python bench/run.py --publish`` calls it after a run).  It writes
 
 - ``bench/results-main.json``: the run's JSON, committed with the tables made from it;
-- ``bench/throughput.png``: the throughput plot of that run;
+- ``bench/throughput.png``: the throughput plot of that run (removed when matplotlib is
+  missing, so no older plot stays next to the new tables);
 - the summary table of README.md's Performance section (between the
   ``<!-- bench-summary:begin -->`` and ``<!-- bench-summary:end -->`` markers);
 - ``docs/benchmarks.md``: every table of the run.
@@ -175,7 +176,9 @@ def publish(json_path: str) -> None:
     with open(COMMITTED_JSON) as fh:
         payload = json.load(fh)
     results, impls, _ = run.load_json(COMMITTED_JSON)
-    run.plot_throughput(results, impls, os.path.join(BENCH_DIR, "throughput.png"))
+    plot = os.path.join(BENCH_DIR, "throughput.png")
+    if run.plot_throughput(results, impls, plot) is not None and os.path.exists(plot):
+        os.remove(plot)  # no matplotlib here: an older run's plot must not stay behind
     update_readme(payload, run)
     write_docs_page(payload, run)
 

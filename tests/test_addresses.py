@@ -63,12 +63,21 @@ BIND_EINVAL = [
     "tcp://127.0.0.1:",
     "tcp://127.0.0.1:1000000",
     "tcp://127.0.0.1:65536",
-    "tcp://127.0.0.1:0",
     "tcp://127.0.0.1:abc",
     "tcp://127.0.0.1:-1",
     "tcp://127.0.0.1",
     "tcp://*:",
 ]
+
+
+def test_tcp_bind_to_port_zero_takes_a_kernel_port_where_connect_is_einval(nn) -> None:
+    # nanomsg refuses port 0 on both sides; nanopy binds it (the kernel picks the port) and
+    # still refuses it on connect, where it can name no listener.
+    s = nn(nanopy.NN_PAIR)
+    eid = nanopy.nn_bind(s, "tcp://127.0.0.1:0")
+    assert eid >= 1
+    c = nn(nanopy.NN_PAIR)
+    assert _errno(nanopy.nn_connect, c, "tcp://127.0.0.1:0") == nanopy.EINVAL
 
 
 @pytest.mark.parametrize("url", BIND_EINVAL)
@@ -193,7 +202,7 @@ def test_endpoint_ids_start_at_one_and_increase(nn, tmp_ipc_dir) -> None:
 def test_failed_bind_does_not_consume_endpoint_id(nn) -> None:
     s = nn(nanopy.NN_PAIR)
     with pytest.raises(nanopy.NNError):
-        nanopy.nn_bind(s, "tcp://127.0.0.1:0")
+        nanopy.nn_bind(s, "tcp://127.0.0.1:65536")
     assert nanopy.nn_bind(s, f"inproc://eid-after-fail-{os.getpid()}") == 1
 
 

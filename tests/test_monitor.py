@@ -166,13 +166,19 @@ def test_connect_failed_and_handshake_failed(sock, tmp_ipc_dir) -> None:
         assert sev.address.startswith("tcp://127.0.0.1:")
         assert (wev.kind, wev.address, wev.endpoint) == ("handshake_failed", sep.url, wep.id)
 
-    # Something that is not an SP peer at all.
+    wrong.close()  # stop its redials: they would report more failed handshakes below
+
+    # Something that is not an SP peer at all. A redial of the REQ may still have been in
+    # flight when it closed, so events from other addresses are passed over (a few at most).
     with server.monitor() as smon:
         raw = pysocket.create_connection(("127.0.0.1", sep.port))
+        raw_url = f"tcp://127.0.0.1:{raw.getsockname()[1]}"
         raw.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        ev = smon.recv(5000)
-        assert ev.kind == "handshake_failed"
-        assert ev.address == f"tcp://127.0.0.1:{raw.getsockname()[1]}"
+        seen = [smon.recv(5000) for _ in range(1)]
+        while seen[-1].address != raw_url and len(seen) < 4:
+            seen.append(smon.recv(5000))
+        assert seen[-1].address == raw_url, seen
+        assert seen[-1].kind == "handshake_failed"
         raw.close()
 
 

@@ -12,7 +12,9 @@ import pytest
 
 SCRIPT = r"""
 import nanopy, sys
+from nanopy import _core
 url = sys.argv[1]
+print(*_core.io_backends())
 with nanopy.Socket(nanopy.REP, bind=url, recv_timeout=3000) as rep, \
      nanopy.Socket(nanopy.REQ, connect=url, recv_timeout=3000) as req:
     for i in range(200):
@@ -23,15 +25,28 @@ with nanopy.Socket(nanopy.REP, bind=url, recv_timeout=3000) as rep, \
 print("ok")
 """
 
+BACKENDS = {
+    None: ("epoll", "eventfd"),
+    "poll": ("poll", "eventfd"),
+    "portable": ("poll", "pipe"),
+}
+
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("poller", [None, "poll", "portable"], ids=["default", "poll", "portable"])
 @pytest.mark.parametrize("transport", ["tcp", "ipc", "inproc"])
-def test_poll_backend_carries_traffic(transport, tmp_ipc_dir) -> None:
+def test_poll_backend_carries_traffic(transport, poller, tmp_ipc_dir) -> None:
     from conftest import make_address
 
+    if sys.platform != "linux":
+        pytest.skip("the backend names checked here are Linux's")
     url = make_address(transport, tmp_ipc_dir)
-    env = dict(os.environ, NANOPY_POLLER="poll")
+    env = {k: v for k, v in os.environ.items() if k not in ("NANOPY_POLLER", "NANOPY_WAKEUP")}
+    if poller:
+        env["NANOPY_POLLER"] = poller
     out = subprocess.run([sys.executable, "-c", SCRIPT, url], env=env, capture_output=True,
                          text=True, timeout=50)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    backends, result = out.stdout.split("\n")[:2]
+    assert tuple(backends.split()) == BACKENDS[poller]
+    assert result == "ok"

@@ -66,3 +66,31 @@ def test_build_wheel_script_builds_and_checks_every_wheel(tmp_path) -> None:
     assert smoked == sum("x86_64.manylinux" in name for name in results) + 1
     if FULL:
         assert len(results) >= 3 * 5, results  # CPython 3.9 ... 3.13 at least
+
+
+def test_release_metadata_lists_exactly_what_the_script_builds() -> None:
+    """pyproject's classifiers and cibuildwheel table, and the script's targets, agree."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        tomllib = pytest.importorskip("tomli")
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)
+    classifiers = project["project"]["classifiers"]
+    assert "Operating System :: MacOS" not in classifiers
+    assert "Operating System :: POSIX :: Linux" in classifiers
+    versions = [c.rsplit(" ", 1)[1] for c in classifiers
+                if c.startswith("Programming Language :: Python :: 3.")]
+    assert versions == ["3.9", "3.10", "3.11", "3.12", "3.13"]
+    cibw = project["tool"]["cibuildwheel"]
+    assert cibw["build"].split() == [f"cp{v.replace('.', '')}-*" for v in versions]
+    assert {"*-macosx_*", "*-win*", "*-musllinux_aarch64"} <= set(cibw["skip"].split())
+    assert "macos" not in cibw and "windows" not in cibw
+    assert "tools/wheel_smoke.py" in cibw["test-command"]
+    linux = cibw["linux"]
+    assert linux["archs"] == ["x86_64", "aarch64"]
+    assert linux["manylinux-x86_64-image"] == linux["manylinux-aarch64-image"] == "manylinux2014"
+    assert linux["musllinux-x86_64-image"] == "musllinux_1_2"
+    with open(os.path.join(ROOT, "tools", "build_wheel.sh")) as f:
+        targets = re.search(r'^ALL_TARGETS="([^"]+)"', f.read(), re.M).group(1).split()
+    assert targets == list(PLATFORMS)

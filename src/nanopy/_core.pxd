@@ -111,6 +111,8 @@ cdef extern from "core.h" nogil:
     void np_term()
     int np_is_terminated()
     int np_get_statistic(int s, int stat, uint64_t *value)
+    const char *np_poller_backend()
+    const char *np_wakeup_backend()
 
 
 cdef class Message:

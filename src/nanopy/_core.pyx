@@ -1436,6 +1436,20 @@ def nn_device(s1, s2):
         raise _error(-rc)
 
 
+def io_backends():
+    """Name the I/O thread's poller and wake-up mechanism chosen on this platform.
+
+    Returns
+    -------
+    tuple[str, str]
+        ``(poller, wakeup)``: the poller is ``"epoll"``, ``"kqueue"`` or ``"poll"``, the
+        wake-up ``"eventfd"`` or ``"pipe"``. On Linux ``NANOPY_POLLER=poll`` selects poll,
+        ``NANOPY_POLLER=portable`` poll with pipes, ``NANOPY_WAKEUP=pipe`` pipes alone; the
+        variables are read when the I/O thread starts.
+    """
+    return (np_poller_backend().decode(), np_wakeup_backend().decode())
+
+
 def nn_term():
     """Shut the library down: every blocked and later call on any socket raises ETERM."""
     with nogil:
