@@ -65,12 +65,14 @@ def secure_matrix() -> List:
     cases = []
     for transport, backends in SECURE_TRANSPORTS.items():
         for backend, pair, side in itertools.product(backends, PROTOCOL_PAIRS, BIND_SIDES):
+            # The short form (CI) runs REQ/REP and PUB/SUB of every transport and peer; the
+            # other pairs are not collected at all (rather than skipped) unless
+            # NANOPY_SECURE_INTEROP=full asks for the long form.
+            if not FULL and pair not in SHORT_FORM_PAIRS:
+                continue
             for role in PROTOCOL_PAIRS[pair]:
-                marks = () if FULL or pair in SHORT_FORM_PAIRS else (
-                    pytest.mark.skip(reason="long form: NANOPY_SECURE_INTEROP=full"),)
                 cases.append(pytest.param(transport, backend, pair, side, role,
-                                          id=f"{transport}-{backend}-{pair}-{side}-{role.id}",
-                                          marks=marks))
+                                          id=f"{transport}-{backend}-{pair}-{side}-{role.id}"))
     return cases
 
 
