@@ -336,7 +336,7 @@ def test_message_pipe_on_reqrep_and_raw(sock) -> None:
 
 
 def test_trio_arecv(sock) -> None:
-    trio = pytest.importorskip("trio")
+    import trio
     server = sock(nanopy.PAIR)
     ep = server.bind("tcp://127.0.0.1:0")
     mon = server.monitor()

@@ -137,8 +137,6 @@ def test_nng_peer(native, tmp_ipc_dir, proto, number, transport) -> None:
 
 
 def _self_signed(tmp: Path) -> tuple[str, str, str]:
-    cryptography = pytest.importorskip("cryptography")
-    del cryptography
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -166,7 +164,7 @@ def _self_signed(tmp: Path) -> tuple[str, str, str]:
 
 @pytest.mark.parametrize("scheme", ["tls+tcp", "wss"])
 def test_tls_peer_with_pynng(tmp_path, capsys, scheme) -> None:
-    pynng = pytest.importorskip("pynng")
+    import pynng
     cert_pem, key_pem, ca_file = _self_signed(tmp_path)
     cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_SERVER, own_key_string=key_pem,
                           own_cert_string=cert_pem)
@@ -187,7 +185,7 @@ def test_tls_peer_with_pynng(tmp_path, capsys, scheme) -> None:
 
 
 def test_pynng_peer_over_tcp_and_ws(capsys) -> None:
-    pynng = pytest.importorskip("pynng")
+    import pynng
     with pynng.Respondent0() as server:
         tcp = server.listen("tcp://127.0.0.1:0")
         ws = server.listen("ws://127.0.0.1:0/sp")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import queue
-import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -104,26 +102,12 @@ def matrix_size() -> int:
 
 
 def free_tcp_port() -> int:
-    """A TCP port on 127.0.0.1 for a native peer that binds (nanomsg cannot bind port 0).
+    """A TCP port on 127.0.0.1 for a native peer that binds (nanomsg cannot bind port 0):
+    conftest's unclaimed port, outside the kernel's ephemeral range. When nanopy binds, it
+    binds port 0 in place instead (NanopySockets.bind)."""
+    from conftest import unclaimed_tcp_port
 
-    Drawn at random from outside the kernel's ephemeral range, so no port-0 bind and no
-    outgoing connection of any process can take it before the peer binds; checked free.
-    When nanopy binds, it binds port 0 in place instead (NanopySockets.bind)."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            lo, hi = (int(x) for x in f.read().split())
-    except (OSError, ValueError):
-        lo, hi = 32768, 60999
-    spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 100]
-    while True:
-        a, b = random.choice(spans)
-        port = random.randint(a, b)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
+    return unclaimed_tcp_port()
 
 
 class AddressBook:
