@@ -78,7 +78,7 @@ def test_nng_dialers_reach_two_paths_of_one_nanopy_port(
         nanopy.nn_bind(s, base + path)
         peers.append((s, r, path, peer_tls))
     started = []
-    for s, r, path, peer_tls in peers:
+    for _s, r, path, peer_tls in peers:
         peer = spawn_peer("nng", r.remote_proto, r.remote_action, connect=[base + path],
                           extra=peer_tls)
         peer.wait_ready()
