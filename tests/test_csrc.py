@@ -6,8 +6,8 @@ sanitizers print their report). The binaries do not need Python or the extension
 only gcc: without it the tests are skipped, not failed.
 
 The queue and readiness-signal tests are built a second time with ThreadSanitizer: their
-multi-thread stress only proves the memory ordering when TSan watches it (ASan would pass a racy ring that happens
-to work on x86).
+multi-thread stress only proves the memory ordering when TSan watches it (ASan would pass
+a racy ring that happens to work on x86).
 """
 
 from __future__ import annotations
