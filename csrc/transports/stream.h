@@ -112,6 +112,7 @@ struct np_stream {
     uint8_t *wbuf;          /* staging buffer for small frames */
     size_t wlen;
     np_stream *ep_next;
+    void *handoff;          /* np_stream_adopt's argument, for ops->conn_init only */
 };
 
 /* Per-pipe state of a stream pipe (p->tdata): outlives the connection while the socket
@@ -145,6 +146,14 @@ typedef struct np_stream_ep {
 int np_stream_bind(np_ep *ep, const np_stream_ops *ops);
 int np_stream_connect(np_ep *ep, const np_stream_ops *ops);
 void np_stream_ep_stop(np_ep *ep);
+/* A bound endpoint without a listening socket of its own: its connections are accepted
+ * by a listener it shares with other endpoints (ws:// paths) and handed over with
+ * np_stream_adopt. */
+void np_stream_bind_shared(np_ep *ep, const np_stream_ops *ops);
+/* An accepted, non-blocking connection joins such an endpoint; st->handoff = handoff
+ * while ops->conn_init runs (what the listener already did: TLS, the request head). 0, or
+ * -1 when it could not (fd closed). */
+int np_stream_adopt(np_ep *ep, int fd, void *handoff);
 
 /* ---- pipe hooks (stream_pipe.c) ---- */
 int np_stream_pipe_send(np_pipe *p, np_msg *m);

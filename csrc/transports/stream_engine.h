@@ -28,8 +28,9 @@ int np_stream_read_some(np_stream *st);
 int np_stream_write_some(np_stream *st);
 
 /* ---- stream_conn.c: I/O thread ---- */
-/* A new connected descriptor of ep (accepted, or connected when outgoing). */
-void np_stream_conn_start(np_ep *ep, int fd, int outgoing);
+/* A new connected descriptor of ep (accepted, or connected when outgoing); handoff goes
+ * to ops->conn_init (st->handoff). 0, or -1 when it could not start (fd closed). */
+int np_stream_conn_start(np_ep *ep, int fd, int outgoing, void *handoff);
 /* Close a connection (idempotent): detach its pipe, free it after this batch of events. */
 void np_stream_conn_close(np_stream *st, int broken);
 

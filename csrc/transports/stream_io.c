@@ -135,13 +135,13 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
 
 int np_stream_read_some(np_stream *st)
 {
-    int delivered = 0, paused = 0, rc = 0;
+    int delivered = 0, paused = 0, rc = 0, drained = 0;
     for (int iter = 0; iter < 64; iter++) {
         if (stream_drain_rbuf(st, &delivered, &paused) != 0) {
             rc = -1;
             break;
         }
-        if (paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
+        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
             break;
         size_t asked;
         ssize_t r = stream_read_once(st, &asked, &delivered);
@@ -156,11 +156,11 @@ int np_stream_read_some(np_stream *st)
                 rc = -1;
             break;
         }
-        if ((size_t)r < asked && !st->ops->read_buffers) {
-            if (st->roff == st->rlen)
-                break;
-            iter = 62;  /* cut the frames out of what we have; the socket is probably drained */
-        }
+        /* A short read means the kernel had nothing more: cut the frames out of what we
+         * have and stop, without a read that would only say EAGAIN (level-triggered
+         * readiness brings us back if more arrived meanwhile). */
+        if ((size_t)r < asked && !st->ops->read_buffers)
+            drained = 1;
     }
     if (delivered)
         np_sock_notify_in(st->sock, 1);
