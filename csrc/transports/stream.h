@@ -27,9 +27,9 @@ typedef struct np_stream np_stream;
  * I/O thread, for one connection at a time.
  */
 typedef struct np_stream_framing {
-    /* Write the header of a frame carrying `payload_len` bytes into out (at most
-     * NP_STREAM_HDR_MAX bytes); return its length. */
-    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len);
+    /* Write the header of the frame carrying message m (payload_len bytes: its header and
+     * body) into out (at most NP_STREAM_HDR_MAX bytes); return its length. */
+    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len, const np_msg *m);
     /* Optional: rewrite the payload bytes of the frame whose header was just encoded
      * (`offset` counts from the payload's start), e.g. WebSocket client masking. With it,
      * payloads are always copied before writing, never sent from the caller's buffer. */
