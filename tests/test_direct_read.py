@@ -120,10 +120,12 @@ def test_large_messages_and_bursts_over_the_inbound_limit(nn, url_of) -> None:
     bodies = [struct.pack(">I", i) + b"x" * 996 for i in range(600)]
     r = Receiver(a)
     r.wait_direct()
-    nanopy.send_many(b, bodies)
+    sender = threading.Thread(target=nanopy.send_many, args=(b, bodies), daemon=True)
+    sender.start()  # blocks until the receiving side makes room
     got = [r.join()]
     while len(got) < len(bodies):
         got.append(nanopy.nn_recv(a))
+    sender.join(10)
     assert got == bodies
 
 

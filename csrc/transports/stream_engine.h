@@ -1,8 +1,8 @@
 /*
  * stream_engine.h - the stream engine's internal interface between its files (not for
  * transports): stream_io.c moves bytes, stream_conn.c runs a connection's lifecycle,
- * stream_pipe.c the pipe hooks, stream_ep.c the endpoints. Calls go one way only:
- * ep -> conn -> io, pipe -> conn/io.
+ * stream_pipe.c the pipe hooks, stream_read.c the direct-receive pipe hooks, stream_ep.c
+ * the endpoints. Calls go one way only: ep -> conn -> io, pipe/read -> conn/io.
  */
 #ifndef NP_STREAM_ENGINE_H
 #define NP_STREAM_ENGINE_H
@@ -37,7 +37,7 @@ enum {
     NP_STREAM_READER_DOOMED,  /* broken, a close is on its way: nobody */
     NP_STREAM_READER_CLOSED,  /* closed: nobody */
 };
-/* stream_read.c, I/O thread: read unless a caller holds the read side. 0, or -1: close. */
+/* I/O thread: read unless a caller holds the read side (stream_read.c). 0, or -1: close. */
 int np_stream_loop_read(np_stream *st);
 /* Write what the pipe has queued. 0, or -1: close (broken). */
 int np_stream_write_some(np_stream *st);

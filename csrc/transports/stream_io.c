@@ -190,6 +190,18 @@ int np_stream_read_direct(np_stream *st)
     return rc ? rc : delivered;
 }
 
+/* The I/O thread's turn (sp->reader, see stream_read.c). */
+int np_stream_loop_read(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    int v = NP_STREAM_READER_LOOP;
+    if (!atomic_compare_exchange_strong(&sp->reader, &v, NP_STREAM_READER_LOOP_BUSY))
+        return 0;  /* a caller reads it, or it is on its way out */
+    int rc = np_stream_read_some(st);
+    atomic_store(&sp->reader, rc ? NP_STREAM_READER_DOOMED : NP_STREAM_READER_LOOP);
+    return rc;
+}
+
 /* ---- writing ------------------------------------------------------------------------- */
 
 /* Advance the batch's iovecs past n written bytes. */

@@ -36,17 +36,6 @@ static void stream_read_resume_cmd(void *arg)
     np_pipe_unref(p);
 }
 
-int np_stream_loop_read(np_stream *st)
-{
-    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
-    int v = NP_STREAM_READER_LOOP;
-    if (!atomic_compare_exchange_strong(&sp->reader, &v, NP_STREAM_READER_LOOP_BUSY))
-        return 0;  /* a caller reads it, or it is on its way out */
-    int rc = np_stream_read_some(st);
-    atomic_store(&sp->reader, rc ? NP_STREAM_READER_DOOMED : NP_STREAM_READER_LOOP);
-    return rc;
-}
-
 int np_stream_pipe_read_begin(np_pipe *p)
 {
     np_stream_pipe *sp = np_stream_pipe_of(p);
