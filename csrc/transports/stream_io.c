@@ -32,10 +32,10 @@ ssize_t np_stream_writev(np_stream *st, const struct iovec *iov, int iovcnt)
     return sendmsg(st->ioh.fd, &mh, NP_MSG_NOSIGNAL);
 }
 
-size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
+size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_msg *m)
 {
     if (st->ops->framing)
-        return st->ops->framing->encode_hdr(st, out, len);
+        return st->ops->framing->encode_hdr(st, out, len, m);
     np_frame_encode_hdr(out, st->ops->ipc, len);
     return np_frame_hdr_len(st->ops->ipc);
 }
@@ -232,7 +232,7 @@ static int stream_stage_small(np_stream *st, np_msg *m)
 {
     uint8_t hdr[NP_STREAM_HDR_MAX];
     size_t wire = np_msg_wire_len(m);
-    size_t hl = np_stream_encode_hdr(st, hdr, wire);
+    size_t hl = np_stream_encode_hdr(st, hdr, wire, m);
     if (st->wlen + hl + wire > STREAM_WBUF_SIZE)
         return -1;
     uint8_t *dst = st->wbuf + st->wlen;
@@ -252,7 +252,7 @@ static int stream_stage_large(np_stream *st, np_msg *m)
 {
     size_t wire = np_msg_wire_len(m);
     int i = st->nbatch;
-    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire);
+    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire, m);
     if (st->ops->framing && st->ops->framing->filter) {
         np_msg *copy = np_msg_flat_copy(m);
         if (!copy)
