@@ -288,7 +288,8 @@ def test_term_wakes_direct_reader_with_eterm() -> None:
         from test_direct_read import Receiver
         import nanopy
         from conftest import bind_any_port
-        a, b = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR), nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+        a = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
+        b = nanopy.nn_socket(nanopy.AF_SP, nanopy.NN_PAIR)
         nanopy.nn_connect(b, bind_any_port(a))
         nanopy.nn_send(b, b"warm")
         assert nanopy.nn_recv(a) == b"warm"
