@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 
 import pytest
@@ -336,6 +337,20 @@ def test_context_and_async_sends_honour_the_message_type():
 
         asyncio.run(reply())
         assert ctx.recv() == b"async reply"
+
+
+def test_message_object_gives_its_body_back():
+    """A bytes body is lent, not copied, and its reference goes with the message."""
+    body = b"b" * 100_000
+    before = sys.getrefcount(body)
+    for _ in range(1000):
+        nanopy.Message(body, ws_msg_type=TEXT)
+    msg = nanopy.Message(body)
+    assert sys.getrefcount(body) == before + 1
+    msg.__init__(b"replaced")
+    assert sys.getrefcount(body) == before
+    del msg
+    assert sys.getrefcount(body) == before
 
 
 def test_message_object():
