@@ -78,11 +78,18 @@ static ssize_t stream_decode(np_stream *st, np_msg **m)
     return np_decoder_feed(&st->dec, buf, len, m);
 }
 
+/* No room in the inbound ring: pause (I/O thread) or stop (a direct reader, who takes
+ * messages next). Returns 1 if reading may go on after all. */
+static int stream_full(np_stream *st, int direct)
+{
+    return direct ? stream_inbound_room(st->pipe) : stream_stall_reading(st);
+}
+
 /* Cut every complete frame out of rbuf. 0: done (or paused), -1: close. *delivered counts. */
-static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
+static int stream_drain_rbuf(np_stream *st, int direct, int *delivered, int *paused)
 {
     while (st->roff < st->rlen) {
-        if (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)) {
+        if (!stream_inbound_room(st->pipe) && !stream_full(st, direct)) {
             *paused = 1;
             return 0;
         }
@@ -133,15 +140,16 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
     return r;
 }
 
-int np_stream_read_some(np_stream *st)
+/* Read and deliver (*delivered counts messages). 0, or -1: close. */
+static int stream_read(np_stream *st, int direct, int *delivered_out)
 {
     int delivered = 0, paused = 0, rc = 0, drained = 0;
     for (int iter = 0; iter < 64; iter++) {
-        if (stream_drain_rbuf(st, &delivered, &paused) != 0) {
+        if (stream_drain_rbuf(st, direct, &delivered, &paused) != 0) {
             rc = -1;
             break;
         }
-        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
+        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_full(st, direct)))
             break;
         size_t asked;
         ssize_t r = stream_read_once(st, &asked, &delivered);
@@ -162,8 +170,35 @@ int np_stream_read_some(np_stream *st)
         if ((size_t)r < asked && !st->ops->read_buffers)
             drained = 1;
     }
+    *delivered_out = delivered;
+    return rc;
+}
+
+int np_stream_read_some(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 0, &delivered);
     if (delivered)
         np_sock_notify_in(st->sock, 1);
+    return rc;
+}
+
+int np_stream_read_direct(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 1, &delivered);
+    return rc ? rc : delivered;
+}
+
+/* The I/O thread's turn (sp->reader, see stream_read.c). */
+int np_stream_loop_read(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    int v = NP_STREAM_READER_LOOP;
+    if (!atomic_compare_exchange_strong(&sp->reader, &v, NP_STREAM_READER_LOOP_BUSY))
+        return 0;  /* a caller reads it, or it is on its way out */
+    int rc = np_stream_read_some(st);
+    atomic_store(&sp->reader, rc ? NP_STREAM_READER_DOOMED : NP_STREAM_READER_LOOP);
     return rc;
 }
 
