@@ -370,3 +370,17 @@ def test_message_object():
         b.send(msg)
         got = a.recv_msg()
         assert bytes(got) == b"body" and got.ws_msg_type is None
+
+
+def test_which_type_wins(pki):
+    """The keyword wins over an entry in ``header``; stray high bits in nn_send's flags
+    never choose a type (the kind travels inside the call, not in the caller's flags)."""
+    server, client = ws_pair("ws", pki)
+    with server, client:
+        client.sendmsg([b"kw"], [(NN_WS, NN_WS_MSG_TYPE, bytes([TEXT]))], ws_msg_type=BINARY)
+        client.sendmsg([b"entry"], [(NN_WS, NN_WS_MSG_TYPE, bytes([TEXT]))])
+        nanopy.nn_send(client.id, b"flags", TEXT << 16)
+        nanopy.nn_sendmsg(client.id, [b"flags2"], None, TEXT << 16)
+        got = [server.recv_msg() for _ in range(4)]
+        assert [(bytes(m), m.ws_msg_type) for m in got] == [
+            (b"kw", BINARY), (b"entry", TEXT), (b"flags", BINARY), (b"flags2", BINARY)]
