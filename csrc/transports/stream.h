@@ -100,7 +100,9 @@ struct np_stream {
     np_timer hs_timer;
     int64_t active_since_us;  /* when the connection was established (np_now_us) */
     np_decoder dec;
-    uint8_t *rbuf;
+    uint8_t *rbuf;          /* bytes being cut into frames: the I/O thread's shared read
+                             * buffer during a read, else (reading paused on a full inbound
+                             * queue) the undelivered rest in storage of its own, or NULL */
     size_t roff, rlen;
     int large;              /* the last message was large: read the next frame header alone,
                              * then its body straight into place (no copy through rbuf) */

@@ -26,6 +26,8 @@ size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len);
 int np_stream_read_some(np_stream *st);
 /* Write what the pipe has queued. 0, or -1: close (broken). */
 int np_stream_write_some(np_stream *st);
+/* Free the batch storage a closing connection still holds (stream_io.c lends it). */
+void np_stream_free_wspace(np_stream *st);
 
 /* ---- stream_conn.c: I/O thread ---- */
 /* A new connected descriptor of ep (accepted, or connected when outgoing). */

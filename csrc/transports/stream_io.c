@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_RBUF_SIZE 65536
+#define STREAM_RBUF_SIZE 65536       /* one read of small frames */
 #define STREAM_DIRECT_READ_MIN 16384  /* bodies at least this big are read straight into place */
 #define STREAM_WBUF_SIZE 65536        /* small frames are copied together into one write */
 #define STREAM_SMALL_FRAME 2048       /* frames up to this size are copied, larger gathered */
@@ -41,6 +41,13 @@ size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
 }
 
 /* ---- reading ------------------------------------------------------------------------- */
+
+/* Received bytes land in one buffer shared by every connection: the I/O thread reads one
+ * connection at a time and cuts every complete frame out before the next read (a partial
+ * frame goes into the decoder, which keeps its header and its body in the message being
+ * filled). Only the bytes of a connection whose inbound queue is full stay behind, in
+ * storage of its own sized to them, so no connection holds a read buffer of its own. */
+static uint8_t stream_shared_rbuf[STREAM_RBUF_SIZE];
 
 static int stream_inbound_room(np_pipe *p) { return np_ring_has_room(&p->inq, p->in_limit); }
 
@@ -97,7 +104,27 @@ static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
             (*delivered)++;
         }
     }
+    if (st->rbuf != stream_shared_rbuf)
+        free(st->rbuf);  /* bytes kept while reading was paused, all delivered now */
+    st->rbuf = NULL;
     st->roff = st->rlen = 0;
+    return 0;
+}
+
+/* Move the bytes left in the shared buffer (reading paused) into storage of the
+ * connection's own. 0, or -1 (no memory). */
+static int stream_keep_rest(np_stream *st)
+{
+    if (st->rbuf != stream_shared_rbuf)
+        return 0;
+    size_t n = st->rlen - st->roff;
+    uint8_t *own = malloc(n);
+    if (!own)
+        return -1;
+    memcpy(own, st->rbuf + st->roff, n);
+    st->rbuf = own;
+    st->roff = 0;
+    st->rlen = n;
     return 0;
 }
 
@@ -123,10 +150,8 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
     }
     size_t hdr_left = st->ops->framing ? 0 : np_frame_hdr_len(st->ops->ipc) - st->dec.hdr_have;
     *asked = st->large && space == 0 && hdr_left > 0 ? hdr_left : STREAM_RBUF_SIZE;
-    if (!st->rbuf && !(st->rbuf = malloc(STREAM_RBUF_SIZE))) {
-        errno = ENOMEM;
-        return -1;
-    }
+    st->rbuf = stream_shared_rbuf;  /* empty: the previous bytes were all cut out */
+    st->roff = st->rlen = 0;
     r = np_stream_recv(st, st->rbuf, *asked);
     if (r > 0)
         st->rlen = (size_t)r;
@@ -162,12 +187,85 @@ int np_stream_read_some(np_stream *st)
             iter = 62;  /* cut the frames out of what we have; the socket is probably drained */
         }
     }
+    /* The shared buffer must be empty before another connection reads: cut what the last
+     * read brought, and keep what a full inbound queue could not take yet. */
+    if (rc == 0 && st->roff < st->rlen && stream_drain_rbuf(st, &delivered, &paused) != 0)
+        rc = -1;
+    if (rc == 0 && st->roff < st->rlen && stream_keep_rest(st) != 0)
+        rc = -1;
+    if (st->rbuf == stream_shared_rbuf) {
+        st->rbuf = NULL;  /* closing (rc -1) or empty: nothing of this connection stays */
+        st->roff = st->rlen = 0;
+    }
     if (delivered)
         np_sock_notify_in(st->sock, 1);
     return rc;
 }
 
 /* ---- writing ------------------------------------------------------------------------- */
+
+/*
+ * A batch being written needs iovecs, the large messages they point into, their frame
+ * headers and the staging buffer of small frames (~70 KiB together). A connection holds
+ * them only while it has a batch in flight: once its queue is drained they go back to the
+ * I/O thread's one spare set, which the next connection to write takes, so idle
+ * connections hold none and a busy thread does not allocate per burst.
+ */
+typedef struct stream_wspace {
+    struct iovec iov[NP_STREAM_IOV_MAX];  /* first: st->iov is the block's address */
+    np_msg *batch[NP_STREAM_BATCH_MAX];
+    uint8_t fhdr[NP_STREAM_BATCH_MAX][NP_STREAM_HDR_MAX];
+} stream_wspace;
+
+static struct {
+    stream_wspace *ws;
+    uint8_t *wbuf;
+} stream_spare;  /* I/O thread only */
+
+static int stream_take_wspace(np_stream *st)
+{
+    stream_wspace *ws = stream_spare.ws;
+    if (ws) {
+        stream_spare.ws = NULL;
+        st->wbuf = stream_spare.wbuf;
+        stream_spare.wbuf = NULL;
+    } else if (!(ws = malloc(sizeof(*ws)))) {
+        return -1;
+    }
+    st->iov = ws->iov;
+    st->batch = ws->batch;
+    st->fhdr = ws->fhdr;
+    return 0;
+}
+
+/* Nothing in flight: hand the batch storage back (kept as the spare, or freed). */
+static void stream_release_wspace(np_stream *st)
+{
+    if (!st->iov)
+        return;
+    stream_wspace *ws = (stream_wspace *)(void *)st->iov;
+    if (!stream_spare.ws) {
+        stream_spare.ws = ws;
+        stream_spare.wbuf = st->wbuf;
+    } else {
+        free(ws);
+        free(st->wbuf);
+    }
+    st->iov = NULL;
+    st->batch = NULL;
+    st->fhdr = NULL;
+    st->wbuf = NULL;
+}
+
+void np_stream_free_wspace(np_stream *st)
+{
+    free(st->iov);  /* the workspace block starts with the iovecs */
+    free(st->wbuf);
+    st->iov = NULL;
+    st->batch = NULL;
+    st->fhdr = NULL;
+    st->wbuf = NULL;
+}
 
 /* Advance the batch's iovecs past n written bytes. */
 static void stream_consume_iov(np_stream *st, size_t n)
@@ -290,10 +388,13 @@ int np_stream_write_some(np_stream *st)
     }
     for (;;) {
         if (st->iov_pos >= st->niov) {
+            if (!st->iov && stream_take_wspace(st) != 0)
+                return -1;  /* out of memory: nothing can be written */
             if (stream_fill_batch(st) == 0) {
                 atomic_store(&sp->write_scheduled, 0);
                 if (np_ring_count(&sp->outq) > 0 && !atomic_exchange(&sp->write_scheduled, 1))
                     continue;
+                stream_release_wspace(st);
                 np_loop_set_events(&st->ioh, NP_IO_IN & st->ioh.events ? NP_IO_IN : 0);
                 return 0;
             }
