@@ -75,6 +75,11 @@ enum {
  * thread does not at once block on the GIL the sender still holds. A receiver that is busy
  * (its readiness already signalled) costs no such round trip. */
 #define NP_SEND_GIL_HELD 0x100
+/* np_send / np_ctx_send flags may carry the new message's frame kind (see np_msg_kind) in
+ * bits 16-23: flags | NP_SEND_KIND(k). 0 = none. */
+#define NP_SEND_KIND_SHIFT 16
+#define NP_SEND_KIND_MASK (0xff << NP_SEND_KIND_SHIFT)
+#define NP_SEND_KIND(k) (((int)(k) & 0xff) << NP_SEND_KIND_SHIFT)
 #define NP_POLLIN 1
 #define NP_POLLOUT 2
 
@@ -143,6 +148,11 @@ size_t np_msg_hdr_len(const np_msg *m);
 void np_msg_free(np_msg *m);
 /* Id of the connection a received message came through (0: not received from a peer). */
 uint32_t np_msg_pipe(const np_msg *m);
+/* A per-message property of the frame it travels in, which the core carries without
+ * interpreting it: 0 = none (sent: use the socket's setting; received: the transport has no
+ * such property). ws and wss store NN_WS_MSG_TYPE here (1 text, 2 binary). */
+uint8_t np_msg_kind(const np_msg *m);
+void np_msg_set_kind(np_msg *m, uint8_t kind);
 
 /* Contexts (REQ, REP, SURVEYOR, RESPONDENT): independent request states on one socket. */
 int np_ctx_open(int s);

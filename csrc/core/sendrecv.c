@@ -85,6 +85,8 @@ int np_send(int id, const np_iov *iov, int n, const void *hdr, size_t hdr_len, i
         np_table_release(s);
         return rc;
     }
+    m->kind = (uint8_t)((unsigned)flags >> NP_SEND_KIND_SHIFT);
+    flags &= ~NP_SEND_KIND_MASK;
     size_t len = m->body_len;
     rc = sendrecv_send_one(s, m, flags, deadline);
     if (rc)

@@ -27,9 +27,9 @@ typedef struct np_stream np_stream;
  * I/O thread, for one connection at a time.
  */
 typedef struct np_stream_framing {
-    /* Write the header of a frame carrying `payload_len` bytes into out (at most
-     * NP_STREAM_HDR_MAX bytes); return its length. */
-    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len);
+    /* Write the header of the frame carrying message m (payload_len bytes: its header and
+     * body) into out (at most NP_STREAM_HDR_MAX bytes); return its length. */
+    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len, const np_msg *m);
     /* Optional: rewrite the payload bytes of the frame whose header was just encoded
      * (`offset` counts from the payload's start), e.g. WebSocket client masking. With it,
      * payloads are always copied before writing, never sent from the caller's buffer. */
@@ -114,6 +114,7 @@ struct np_stream {
     uint8_t *wbuf;          /* staging buffer for small frames */
     size_t wlen;
     np_stream *ep_next;
+    void *handoff;          /* np_stream_adopt's argument, for ops->conn_init only */
 };
 
 /* Per-pipe state of a stream pipe (p->tdata): outlives the connection while the socket
@@ -147,6 +148,14 @@ typedef struct np_stream_ep {
 int np_stream_bind(np_ep *ep, const np_stream_ops *ops);
 int np_stream_connect(np_ep *ep, const np_stream_ops *ops);
 void np_stream_ep_stop(np_ep *ep);
+/* A bound endpoint without a listening socket of its own: its connections are accepted
+ * by a listener it shares with other endpoints (ws:// paths) and handed over with
+ * np_stream_adopt. */
+void np_stream_bind_shared(np_ep *ep, const np_stream_ops *ops);
+/* An accepted, non-blocking connection joins such an endpoint; st->handoff = handoff
+ * while ops->conn_init runs (what the listener already did: TLS, the request head). 0, or
+ * -1 when it could not (fd closed). */
+int np_stream_adopt(np_ep *ep, int fd, void *handoff);
 
 /* ---- pipe hooks (stream_pipe.c) ---- */
 int np_stream_pipe_send(np_pipe *p, np_msg *m);

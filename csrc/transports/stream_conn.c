@@ -249,7 +249,7 @@ static np_stream *stream_alloc(np_ep *ep, const np_stream_ops *ops)
     return st;
 }
 
-void np_stream_conn_start(np_ep *ep, int fd, int outgoing)
+int np_stream_conn_start(np_ep *ep, int fd, int outgoing, void *handoff)
 {
     np_stream_ep *sep = ep->tdata;
     const np_stream_ops *ops = sep->ops;
@@ -258,7 +258,7 @@ void np_stream_conn_start(np_ep *ep, int fd, int outgoing)
         close(fd);
         if (outgoing)
             sep->conn_gone(ep);
-        return;
+        return -1;
     }
     st->outgoing = outgoing;
     st->ioh.fd = fd;
@@ -271,11 +271,17 @@ void np_stream_conn_start(np_ep *ep, int fd, int outgoing)
     st->hs_timer.cb = stream_handshake_timeout;
     st->hs_timer.owner = st;
     st->state = ops->upgrade ? NP_STREAM_UPGRADE : NP_STREAM_HANDSHAKE;
-    if (ops->conn_init && ops->conn_init(st) != 0) {
+    st->handoff = handoff;
+    int rc = ops->conn_init ? ops->conn_init(st) : 0;
+    st->handoff = NULL;
+    if (rc != 0) {
         np_stream_conn_close(st, 1);
-        return;
+        return -1;
     }
     np_timer_start(&st->hs_timer, STREAM_HANDSHAKE_TIMEOUT_MS, 0);
-    if (np_loop_add(&st->ioh, NP_IO_IN | NP_IO_OUT) != 0)
+    if (np_loop_add(&st->ioh, NP_IO_IN | NP_IO_OUT) != 0) {
         np_stream_conn_close(st, 1);
+        return -1;
+    }
+    return 0;
 }

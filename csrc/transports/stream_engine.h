@@ -20,8 +20,8 @@ static inline np_stream_pipe *np_stream_pipe_of(np_pipe *p) { return p->tdata; }
 /* Bytes in and out through the transport's hooks or the descriptor (recv/sendmsg results). */
 ssize_t np_stream_recv(np_stream *st, void *buf, size_t len);
 ssize_t np_stream_writev(np_stream *st, const struct iovec *iov, int iovcnt);
-/* The frame header for a payload of len bytes into out; its length. */
-size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len);
+/* The header of the frame carrying m (len wire bytes) into out; its length. */
+size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_msg *m);
 /* Read what the descriptor has, deliver complete messages. 0, or -1: close (broken). */
 int np_stream_read_some(np_stream *st);
 /* Write what the pipe has queued. 0, or -1: close (broken). */
@@ -30,8 +30,9 @@ int np_stream_write_some(np_stream *st);
 void np_stream_free_wspace(np_stream *st);
 
 /* ---- stream_conn.c: I/O thread ---- */
-/* A new connected descriptor of ep (accepted, or connected when outgoing). */
-void np_stream_conn_start(np_ep *ep, int fd, int outgoing);
+/* A new connected descriptor of ep (accepted, or connected when outgoing); handoff goes
+ * to ops->conn_init (st->handoff). 0, or -1 when it could not start (fd closed). */
+int np_stream_conn_start(np_ep *ep, int fd, int outgoing, void *handoff);
 /* Close a connection (idempotent): detach its pipe, free it after this batch of events. */
 void np_stream_conn_close(np_stream *st, int broken);
 

@@ -32,10 +32,10 @@ ssize_t np_stream_writev(np_stream *st, const struct iovec *iov, int iovcnt)
     return sendmsg(st->ioh.fd, &mh, NP_MSG_NOSIGNAL);
 }
 
-size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
+size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_msg *m)
 {
     if (st->ops->framing)
-        return st->ops->framing->encode_hdr(st, out, len);
+        return st->ops->framing->encode_hdr(st, out, len, m);
     np_frame_encode_hdr(out, st->ops->ipc, len);
     return np_frame_hdr_len(st->ops->ipc);
 }
@@ -160,13 +160,13 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
 
 int np_stream_read_some(np_stream *st)
 {
-    int delivered = 0, paused = 0, rc = 0;
+    int delivered = 0, paused = 0, rc = 0, drained = 0;
     for (int iter = 0; iter < 64; iter++) {
         if (stream_drain_rbuf(st, &delivered, &paused) != 0) {
             rc = -1;
             break;
         }
-        if (paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
+        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
             break;
         size_t asked;
         ssize_t r = stream_read_once(st, &asked, &delivered);
@@ -181,11 +181,11 @@ int np_stream_read_some(np_stream *st)
                 rc = -1;
             break;
         }
-        if ((size_t)r < asked && !st->ops->read_buffers) {
-            if (st->roff == st->rlen)
-                break;
-            iter = 62;  /* cut the frames out of what we have; the socket is probably drained */
-        }
+        /* A short read means the kernel had nothing more: cut the frames out of what we
+         * have and stop, without a read that would only say EAGAIN (level-triggered
+         * readiness brings us back if more arrived meanwhile). */
+        if ((size_t)r < asked && !st->ops->read_buffers)
+            drained = 1;
     }
     /* The shared buffer must be empty before another connection reads: cut what the last
      * read brought, and keep what a full inbound queue could not take yet. */
@@ -295,7 +295,7 @@ static int stream_stage_small(np_stream *st, np_msg *m)
 {
     uint8_t hdr[NP_STREAM_HDR_MAX];
     size_t wire = np_msg_wire_len(m);
-    size_t hl = np_stream_encode_hdr(st, hdr, wire);
+    size_t hl = np_stream_encode_hdr(st, hdr, wire, m);
     if (st->wlen + hl + wire > STREAM_WBUF_SIZE)
         return -1;
     uint8_t *dst = st->wbuf + st->wlen;
@@ -315,7 +315,7 @@ static int stream_stage_large(np_stream *st, np_msg *m)
 {
     size_t wire = np_msg_wire_len(m);
     int i = st->nbatch;
-    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire);
+    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire, m);
     if (st->ops->framing && st->ops->framing->filter) {
         np_msg *copy = np_msg_flat_copy(m);
         if (!copy)

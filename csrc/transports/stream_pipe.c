@@ -87,7 +87,13 @@ int np_stream_pipe_send(np_pipe *p, np_msg *m)
     int idle = 0;
     if (!atomic_compare_exchange_strong(&sp->write_scheduled, &idle, 2))
         return NP_PIPE_QUEUE;
-    return stream_write_direct(p, sp, m);
+    int rc = stream_write_direct(p, sp, m);
+    /* The gap counts from the end of the write: over loopback a sendmsg runs the
+     * receiver's side too and can take tens of microseconds, so measured from its start
+     * every next send of a burst (the next pipe of a PUB, the next peer of a PUSH) would
+     * look idle and go direct as well. */
+    p->sock->last_send_us = np_now_us();
+    return rc;
 }
 
 void np_stream_pipe_kick_write(np_pipe *p)
