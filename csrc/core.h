@@ -210,7 +210,7 @@ typedef struct np_monitor np_monitor;
 /* A monitor of socket s keeping up to `capacity` unread events. 0 and *out, or -errno. */
 int np_monitor_open(int s, int capacity, np_monitor **out);
 /* Readable while an event waits, or once the monitor or its socket is closed. */
-int np_monitor_fd(const np_monitor *m);
+int np_monitor_fd(np_monitor *m);
 /* Take the oldest event: 0, -EAGAIN (none yet) or -EBADF (closed, nothing left). */
 int np_monitor_take(np_monitor *m, np_pipe_event *ev);
 /* Wait up to timeout_ms (<0 forever) for the descriptor: 0, -ETIMEDOUT or -EINTR. */

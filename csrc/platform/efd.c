@@ -1,9 +1,17 @@
-/* efd.c - readiness descriptors; see efd.h. */
+/* efd.c - readiness signals; see efd.h. */
 #include "platform/efd.h"
 
+#include "platform/features.h"
 #include "platform/np_errno.h"
 
+#include <limits.h>
 #include <poll.h>
+#include <time.h>
+#ifdef NP_HAVE_FUTEX
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /* The unit test defines this to stretch the windows between a flip and its syscall. */
 #ifndef NP_EFD_RACE_POINT
@@ -15,6 +23,12 @@ static int efd_setup(np_efd *e, int rc)
     if (rc)
         return rc;
     atomic_init(&e->signalled, 0);
+    atomic_init(&e->sleepers, 0);
+#ifdef NP_HAVE_FUTEX
+    atomic_init(&e->mirrored, 0);
+#else
+    atomic_init(&e->mirrored, 1);  /* no futex: waiters sleep in poll() on the descriptor */
+#endif
     return 0;
 }
 
@@ -49,9 +63,42 @@ static void efd_settle(np_efd *e, int applied)
     }
 }
 
+#ifdef NP_HAVE_FUTEX
+static void efd_wake_sleepers(np_efd *e)
+{
+    syscall(SYS_futex, &e->signalled, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Sleep while the flag is clear. The sleeper count is raised before the kernel tests the
+ * flag and a signaller reads it after setting the flag (both sequentially consistent), so
+ * either the kernel sees the flag set or the signaller sees a sleeper and wakes it. */
+static int efd_sleep(np_efd *e, int timeout_ms)
+{
+    /* "Forever" is an hour at a time: a timed futex wait is never restarted after a signal
+     * handler ran, so Ctrl-C reaches Python as with poll(). */
+    int ms = timeout_ms < 0 ? 3600 * 1000 : timeout_ms;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    atomic_fetch_add(&e->sleepers, 1);
+    long rc = syscall(SYS_futex, &e->signalled, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+    int err = rc < 0 ? errno : 0;
+    atomic_fetch_sub(&e->sleepers, 1);
+    if (err == EINTR)
+        return -EINTR;
+    if (err == ETIMEDOUT)
+        return timeout_ms < 0 ? 0 : -ETIMEDOUT;
+    return 0;  /* woken, or the flag was already set (EAGAIN) */
+}
+#endif
+
 void np_efd_signal(np_efd *e)
 {
     if (atomic_load(&e->signalled) || atomic_exchange(&e->signalled, 1))
+        return;
+#ifdef NP_HAVE_FUTEX
+    if (atomic_load(&e->sleepers))
+        efd_wake_sleepers(e);
+#endif
+    if (!atomic_load(&e->mirrored))
         return;
     NP_EFD_RACE_POINT();
     np_wakeup_signal(&e->fd);
@@ -62,13 +109,29 @@ void np_efd_unsignal(np_efd *e)
 {
     if (!atomic_load(&e->signalled) || !atomic_exchange(&e->signalled, 0))
         return;
+    if (!atomic_load(&e->mirrored))
+        return;
     NP_EFD_RACE_POINT();
     np_wakeup_drain(&e->fd);
     efd_settle(e, 0);
 }
 
+int np_efd_pollfd(np_efd *e)
+{
+    /* Flips seen unmirrored left the descriptor alone (empty: nobody writes it before
+     * this): settle it against the flag now. A flip that reads `mirrored` after our
+     * exchange settles by itself; one that read it before has set the flag already. */
+    if (!atomic_load(&e->mirrored) && !atomic_exchange(&e->mirrored, 1))
+        efd_settle(e, 0);
+    return e->fd.rfd;
+}
+
 int np_efd_wait(np_efd *e, int timeout_ms)
 {
+#ifdef NP_HAVE_FUTEX
+    if (!atomic_load(&e->mirrored))
+        return efd_sleep(e, timeout_ms);
+#endif
     struct pollfd pfd = {.fd = e->fd.rfd, .events = POLLIN};
     int rc = poll(&pfd, 1, timeout_ms);
     if (rc < 0)
