@@ -7,6 +7,7 @@
 
 #include "platform/sockio.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,12 +43,28 @@ size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_
 
 /* ---- reading ------------------------------------------------------------------------- */
 
-/* Received bytes land in one buffer shared by every connection: the I/O thread reads one
- * connection at a time and cuts every complete frame out before the next read (a partial
- * frame goes into the decoder, which keeps its header and its body in the message being
- * filled). Only the bytes of a connection whose inbound queue is full stay behind, in
- * storage of its own sized to them, so no connection holds a read buffer of its own. */
-static uint8_t stream_shared_rbuf[STREAM_RBUF_SIZE];
+/* Received bytes land in a buffer of the reading thread (the I/O thread, or a caller
+ * reading directly), shared by every connection it reads: a read cuts every complete frame
+ * out before it returns (a partial frame goes into the decoder, which keeps its header and
+ * its body in the message being filled). Only the bytes of a connection whose inbound queue
+ * is full stay behind, in storage of its own sized to them, so no connection holds a read
+ * buffer of its own. The buffer is freed when its thread ends. */
+static pthread_key_t stream_rbuf_key;
+static pthread_once_t stream_rbuf_once = PTHREAD_ONCE_INIT;
+
+static void stream_rbuf_key_init(void) { pthread_key_create(&stream_rbuf_key, free); }
+
+static uint8_t *stream_thread_rbuf(void)
+{
+    pthread_once(&stream_rbuf_once, stream_rbuf_key_init);
+    uint8_t *buf = pthread_getspecific(stream_rbuf_key);
+    if (!buf && (buf = malloc(STREAM_RBUF_SIZE)) != NULL &&
+        pthread_setspecific(stream_rbuf_key, buf) != 0) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
 
 static int stream_inbound_room(np_pipe *p) { return np_ring_has_room(&p->inq, p->in_limit); }
 
@@ -85,11 +102,18 @@ static ssize_t stream_decode(np_stream *st, np_msg **m)
     return np_decoder_feed(&st->dec, buf, len, m);
 }
 
+/* No room in the inbound ring: pause (I/O thread) or stop (a direct reader, who takes
+ * messages next). Returns 1 if reading may go on after all. */
+static int stream_full(np_stream *st, int direct)
+{
+    return direct ? stream_inbound_room(st->pipe) : stream_stall_reading(st);
+}
+
 /* Cut every complete frame out of rbuf. 0: done (or paused), -1: close. *delivered counts. */
-static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
+static int stream_drain_rbuf(np_stream *st, int direct, int *delivered, int *paused)
 {
     while (st->roff < st->rlen) {
-        if (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)) {
+        if (!stream_inbound_room(st->pipe) && !stream_full(st, direct)) {
             *paused = 1;
             return 0;
         }
@@ -104,9 +128,10 @@ static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
             (*delivered)++;
         }
     }
-    if (st->rbuf != stream_shared_rbuf)
+    if (!st->rbuf_shared)
         free(st->rbuf);  /* bytes kept while reading was paused, all delivered now */
     st->rbuf = NULL;
+    st->rbuf_shared = 0;
     st->roff = st->rlen = 0;
     return 0;
 }
@@ -115,7 +140,7 @@ static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
  * connection's own. 0, or -1 (no memory). */
 static int stream_keep_rest(np_stream *st)
 {
-    if (st->rbuf != stream_shared_rbuf)
+    if (!st->rbuf_shared)
         return 0;
     size_t n = st->rlen - st->roff;
     uint8_t *own = malloc(n);
@@ -123,6 +148,7 @@ static int stream_keep_rest(np_stream *st)
         return -1;
     memcpy(own, st->rbuf + st->roff, n);
     st->rbuf = own;
+    st->rbuf_shared = 0;
     st->roff = 0;
     st->rlen = n;
     return 0;
@@ -150,7 +176,12 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
     }
     size_t hdr_left = st->ops->framing ? 0 : np_frame_hdr_len(st->ops->ipc) - st->dec.hdr_have;
     *asked = st->large && space == 0 && hdr_left > 0 ? hdr_left : STREAM_RBUF_SIZE;
-    st->rbuf = stream_shared_rbuf;  /* empty: the previous bytes were all cut out */
+    st->rbuf = stream_thread_rbuf();  /* empty: the previous bytes were all cut out */
+    if (!st->rbuf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    st->rbuf_shared = 1;
     st->roff = st->rlen = 0;
     r = np_stream_recv(st, st->rbuf, *asked);
     if (r > 0)
@@ -158,15 +189,16 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
     return r;
 }
 
-int np_stream_read_some(np_stream *st)
+/* Read and deliver (*delivered counts messages). 0, or -1: close. */
+static int stream_read(np_stream *st, int direct, int *delivered_out)
 {
     int delivered = 0, paused = 0, rc = 0, drained = 0;
     for (int iter = 0; iter < 64; iter++) {
-        if (stream_drain_rbuf(st, &delivered, &paused) != 0) {
+        if (stream_drain_rbuf(st, direct, &delivered, &paused) != 0) {
             rc = -1;
             break;
         }
-        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
+        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_full(st, direct)))
             break;
         size_t asked;
         ssize_t r = stream_read_once(st, &asked, &delivered);
@@ -187,18 +219,47 @@ int np_stream_read_some(np_stream *st)
         if ((size_t)r < asked && !st->ops->read_buffers)
             drained = 1;
     }
-    /* The shared buffer must be empty before another connection reads: cut what the last
-     * read brought, and keep what a full inbound queue could not take yet. */
-    if (rc == 0 && st->roff < st->rlen && stream_drain_rbuf(st, &delivered, &paused) != 0)
+    /* The thread's buffer must be empty before it reads another connection: cut what the
+     * last read brought, and keep what a full inbound queue could not take yet. */
+    if (rc == 0 && st->roff < st->rlen &&
+        stream_drain_rbuf(st, direct, &delivered, &paused) != 0)
         rc = -1;
     if (rc == 0 && st->roff < st->rlen && stream_keep_rest(st) != 0)
         rc = -1;
-    if (st->rbuf == stream_shared_rbuf) {
+    if (st->rbuf_shared) {
         st->rbuf = NULL;  /* closing (rc -1) or empty: nothing of this connection stays */
+        st->rbuf_shared = 0;
         st->roff = st->rlen = 0;
     }
+    *delivered_out = delivered;
+    return rc;
+}
+
+int np_stream_read_some(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 0, &delivered);
     if (delivered)
         np_sock_notify_in(st->sock, 1);
+    return rc;
+}
+
+int np_stream_read_direct(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 1, &delivered);
+    return rc ? rc : delivered;
+}
+
+/* The I/O thread's turn (sp->reader, see stream_read.c). */
+int np_stream_loop_read(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    int v = NP_STREAM_READER_LOOP;
+    if (!atomic_compare_exchange_strong(&sp->reader, &v, NP_STREAM_READER_LOOP_BUSY))
+        return 0;  /* a caller reads it, or it is on its way out */
+    int rc = np_stream_read_some(st);
+    atomic_store(&sp->reader, rc ? NP_STREAM_READER_DOOMED : NP_STREAM_READER_LOOP);
     return rc;
 }
 
