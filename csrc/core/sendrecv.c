@@ -159,8 +159,7 @@ static int sendrecv_recv_common(np_sock *s, np_msg **out, int max, int flags,
             pthread_mutex_unlock(&s->lock);
             return got > 0 ? got : rc;
         }
-        rc = np_wait_after_eagain(s, &s->rcv_efd, s->ops->can_recv, flags, deadline,
-                                  s->rcvtimeo);
+        rc = np_wait_recv(s, flags, deadline);
         if (rc)
             return rc;
     }
