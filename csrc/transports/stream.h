@@ -27,9 +27,9 @@ typedef struct np_stream np_stream;
  * I/O thread, for one connection at a time.
  */
 typedef struct np_stream_framing {
-    /* Write the header of a frame carrying `payload_len` bytes into out (at most
-     * NP_STREAM_HDR_MAX bytes); return its length. */
-    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len);
+    /* Write the header of the frame carrying message m (payload_len bytes: its header and
+     * body) into out (at most NP_STREAM_HDR_MAX bytes); return its length. */
+    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len, const np_msg *m);
     /* Optional: rewrite the payload bytes of the frame whose header was just encoded
      * (`offset` counts from the payload's start), e.g. WebSocket client masking. With it,
      * payloads are always copied before writing, never sent from the caller's buffer. */
@@ -112,6 +112,10 @@ struct np_stream {
     uint8_t *wbuf;          /* staging buffer for small frames */
     size_t wlen;
     np_stream *ep_next;
+    void *handoff;          /* np_stream_adopt's argument, for ops->conn_init only */
+    /* 1 for the I/O thread until the connection closes, plus one per caller reading it
+     * directly (stream_read.c): the last one closes the descriptor and frees the rest. */
+    atomic_int holds;
 };
 
 /* Per-pipe state of a stream pipe (p->tdata): outlives the connection while the socket
@@ -126,6 +130,10 @@ typedef struct np_stream_pipe {
      * flush), 2 a caller writing directly (it holds the socket's lock) */
     atomic_int write_scheduled;
     atomic_int read_stalled;    /* reading paused because the pipe's inbound ring is full */
+    /* who reads the descriptor: NP_STREAM_READER_* (stream_read.c); rconn is the
+     * connection, which callers may use only while they hold the read side */
+    atomic_int reader;
+    np_stream *rconn;
     size_t partial;         /* bytes of the first queued message already written directly */
     np_ring outq;           /* messages waiting for the I/O thread */
 } np_stream_pipe;
@@ -146,6 +154,14 @@ typedef struct np_stream_ep {
 int np_stream_bind(np_ep *ep, const np_stream_ops *ops);
 int np_stream_connect(np_ep *ep, const np_stream_ops *ops);
 void np_stream_ep_stop(np_ep *ep);
+/* A bound endpoint without a listening socket of its own: its connections are accepted
+ * by a listener it shares with other endpoints (ws:// paths) and handed over with
+ * np_stream_adopt. */
+void np_stream_bind_shared(np_ep *ep, const np_stream_ops *ops);
+/* An accepted, non-blocking connection joins such an endpoint; st->handoff = handoff
+ * while ops->conn_init runs (what the listener already did: TLS, the request head). 0, or
+ * -1 when it could not (fd closed). */
+int np_stream_adopt(np_ep *ep, int fd, void *handoff);
 
 /* ---- pipe hooks (stream_pipe.c) ---- */
 int np_stream_pipe_send(np_pipe *p, np_msg *m);
@@ -154,11 +170,17 @@ void np_stream_pipe_kick_read(np_pipe *p);
 int np_stream_pipe_pending(np_pipe *p);
 size_t np_stream_pipe_frame_hdr(np_pipe *p, uint8_t *out, uint64_t len);
 void np_stream_pipe_fini(np_pipe *p);
+/* ---- direct receive (stream_read.c) ---- */
+int np_stream_pipe_read_begin(np_pipe *p);
+int np_stream_pipe_read_some(np_pipe *p);
+void np_stream_pipe_read_end(np_pipe *p);
 
 #define NP_STREAM_PIPE_HOOKS                                                               \
     .pipe_size = sizeof(np_stream_pipe), .pipe_send = np_stream_pipe_send,                 \
     .pipe_kick_write = np_stream_pipe_kick_write,                                          \
     .pipe_kick_read = np_stream_pipe_kick_read, .pipe_pending = np_stream_pipe_pending,   \
+    .pipe_read_begin = np_stream_pipe_read_begin,                                          \
+    .pipe_read_some = np_stream_pipe_read_some, .pipe_read_end = np_stream_pipe_read_end,  \
     .pipe_frame_hdr = np_stream_pipe_frame_hdr, .pipe_fini = np_stream_pipe_fini
 
 /* ---- for stream transports' own hooks ---- */

@@ -63,6 +63,49 @@ static int stream_lived_long(np_stream *st)
     return np_now_us() - st->active_since_us >= max * 1000;
 }
 
+/* The last hold went: nobody reads the descriptor any more. */
+static void stream_conn_finish(np_stream *st)
+{
+    close(st->ioh.fd);
+    st->ioh.fd = -1;
+    np_decoder_fini(&st->dec);
+    if (st->pipe) {
+        np_pipe_unref(st->pipe);
+        st->pipe = NULL;
+    }
+}
+
+static void stream_conn_finish_cmd(void *arg)
+{
+    stream_conn_finish(arg);
+    stream_free(arg);
+}
+
+void np_stream_conn_release(np_stream *st)
+{
+    if (atomic_fetch_sub(&st->holds, 1) != 1)
+        return;
+    /* A direct reader let go last, on its own thread: finish on the I/O thread, after its
+     * current batch of events (which may still name st). Without one (out of memory), st
+     * is leaked rather than freed under the I/O thread. */
+    if (np_loop_post(stream_conn_finish_cmd, st) != 0)
+        return;
+}
+
+/* Nobody may read any more. Returns 1 when a caller reads st directly right now: it keeps
+ * a hold, and is woken (the descriptor reports end of input) to let go. */
+static int stream_stop_readers(np_stream *st)
+{
+    if (!st->pipe)
+        return 0;
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    int was = atomic_exchange(&sp->reader, NP_STREAM_READER_CLOSED);
+    if (was != NP_STREAM_READER_CALLER)
+        return 0;
+    shutdown(st->ioh.fd, SHUT_RD);
+    return 1;
+}
+
 void np_stream_conn_close(np_stream *st, int broken)
 {
     if (st->state == NP_STREAM_CLOSED)
@@ -80,19 +123,13 @@ void np_stream_conn_close(np_stream *st, int broken)
         np_ep_report_failure(st->ep, NP_EV_HANDSHAKE_FAILED, st->ioh.fd);
     }
     np_loop_remove(&st->ioh);
+    stream_stop_readers(st);
     if (st->ops->conn_fini)
         st->ops->conn_fini(st);
-    close(st->ioh.fd);
-    st->ioh.fd = -1;
-    np_decoder_fini(&st->dec);
     for (int i = 0; i < st->nbatch; i++)
         np_msg_free(st->batch[i]);
     st->nbatch = 0;
     stream_unlink(st);
-    if (st->pipe) {
-        np_pipe_unref(st->pipe);
-        st->pipe = NULL;
-    }
     np_stream_ep *sep = st->ep->tdata;
     if (st->outgoing && !st->ep->stopping) {
         sep->has_live_conn = 0;
@@ -100,7 +137,11 @@ void np_stream_conn_close(np_stream *st, int broken)
             sep->backoff_n = 1;  /* a good connection: the next redial may be at once */
         sep->conn_gone(st->ep);
     }
-    np_loop_defer_free(stream_free, st);
+    /* The I/O thread's hold; a caller reading directly may still hold st. */
+    if (atomic_fetch_sub(&st->holds, 1) == 1) {
+        stream_conn_finish(st);
+        np_loop_defer_free(stream_free, st);
+    }
 }
 
 static void stream_handshake_timeout(np_timer *t, uint64_t seq)
@@ -124,7 +165,9 @@ static int stream_attach_pipe(np_stream *st)
     }
     atomic_init(&sp->write_scheduled, 0);
     atomic_init(&sp->read_stalled, 0);
+    atomic_init(&sp->reader, NP_STREAM_READER_LOOP);
     sp->conn = st;
+    sp->rconn = st;
     sp->fd = st->ioh.fd;
     np_format_peer(st->ep, st->ioh.fd, p->remote, sizeof(p->remote));
     sp->ipc = st->ops->ipc;
@@ -230,7 +273,7 @@ static void stream_event(np_ioh *h, uint32_t ev)
     default:
         return;
     }
-    if ((ev & NP_IO_IN) && np_stream_read_some(st) != 0) {
+    if ((ev & NP_IO_IN) && np_stream_loop_read(st) != 0) {
         np_stream_conn_close(st, 1);
         return;
     }
@@ -258,10 +301,11 @@ static np_stream *stream_alloc(np_ep *ep, const np_stream_ops *ops)
     st->ep = ep;
     st->sock = ep->sock;
     st->ops = ops;
+    atomic_init(&st->holds, 1);
     return st;
 }
 
-void np_stream_conn_start(np_ep *ep, int fd, int outgoing)
+int np_stream_conn_start(np_ep *ep, int fd, int outgoing, void *handoff)
 {
     np_stream_ep *sep = ep->tdata;
     const np_stream_ops *ops = sep->ops;
@@ -270,7 +314,7 @@ void np_stream_conn_start(np_ep *ep, int fd, int outgoing)
         close(fd);
         if (outgoing)
             sep->conn_gone(ep);
-        return;
+        return -1;
     }
     st->outgoing = outgoing;
     st->ioh.fd = fd;
@@ -283,11 +327,17 @@ void np_stream_conn_start(np_ep *ep, int fd, int outgoing)
     st->hs_timer.cb = stream_handshake_timeout;
     st->hs_timer.owner = st;
     st->state = ops->upgrade ? NP_STREAM_UPGRADE : NP_STREAM_HANDSHAKE;
-    if (ops->conn_init && ops->conn_init(st) != 0) {
+    st->handoff = handoff;
+    int rc = ops->conn_init ? ops->conn_init(st) : 0;
+    st->handoff = NULL;
+    if (rc != 0) {
         np_stream_conn_close(st, 1);
-        return;
+        return -1;
     }
     np_timer_start(&st->hs_timer, STREAM_HANDSHAKE_TIMEOUT_MS, 0);
-    if (np_loop_add(&st->ioh, NP_IO_IN | NP_IO_OUT) != 0)
+    if (np_loop_add(&st->ioh, NP_IO_IN | NP_IO_OUT) != 0) {
         np_stream_conn_close(st, 1);
+        return -1;
+    }
+    return 0;
 }

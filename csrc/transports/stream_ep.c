@@ -45,7 +45,7 @@ static void stream_accept_event(np_ioh *h, uint32_t ev)
         atomic_fetch_add(&ep->sock->accepted, 1);
         ep->last_error = 0;
         np_stream_tune_fd(ep->sock, fd, sep->ops);
-        np_stream_conn_start(ep, fd, 0);
+        np_stream_conn_start(ep, fd, 0, NULL);
     }
 }
 
@@ -70,6 +70,22 @@ int np_stream_bind(np_ep *ep, const np_stream_ops *ops)
         ops->unlisten(ep);
     }
     return rc;
+}
+
+void np_stream_bind_shared(np_ep *ep, const np_stream_ops *ops)
+{
+    np_stream_ep *sep = ep->tdata;
+    sep->ops = ops;
+    sep->listen_ioh.fd = sep->conn_ioh.fd = -1;
+}
+
+int np_stream_adopt(np_ep *ep, int fd, void *handoff)
+{
+    np_stream_ep *sep = ep->tdata;
+    atomic_fetch_add(&ep->sock->accepted, 1);
+    ep->last_error = 0;
+    np_stream_tune_fd(ep->sock, fd, sep->ops);
+    return np_stream_conn_start(ep, fd, 0, handoff);
 }
 
 /* ---- connecting endpoints ------------------------------------------------------------ */
@@ -127,7 +143,7 @@ static void stream_connect_done(np_ioh *h, uint32_t ev)
     ep->last_error = 0;
     sep->has_live_conn = 1;
     np_stream_tune_fd(ep->sock, fd, sep->ops);
-    np_stream_conn_start(ep, fd, 1);
+    np_stream_conn_start(ep, fd, 1, NULL);
 }
 
 static void stream_connect_attempt(np_ep *ep)

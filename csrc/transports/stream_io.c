@@ -32,10 +32,10 @@ ssize_t np_stream_writev(np_stream *st, const struct iovec *iov, int iovcnt)
     return sendmsg(st->ioh.fd, &mh, NP_MSG_NOSIGNAL);
 }
 
-size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
+size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_msg *m)
 {
     if (st->ops->framing)
-        return st->ops->framing->encode_hdr(st, out, len);
+        return st->ops->framing->encode_hdr(st, out, len, m);
     np_frame_encode_hdr(out, st->ops->ipc, len);
     return np_frame_hdr_len(st->ops->ipc);
 }
@@ -78,11 +78,18 @@ static ssize_t stream_decode(np_stream *st, np_msg **m)
     return np_decoder_feed(&st->dec, buf, len, m);
 }
 
+/* No room in the inbound ring: pause (I/O thread) or stop (a direct reader, who takes
+ * messages next). Returns 1 if reading may go on after all. */
+static int stream_full(np_stream *st, int direct)
+{
+    return direct ? stream_inbound_room(st->pipe) : stream_stall_reading(st);
+}
+
 /* Cut every complete frame out of rbuf. 0: done (or paused), -1: close. *delivered counts. */
-static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
+static int stream_drain_rbuf(np_stream *st, int direct, int *delivered, int *paused)
 {
     while (st->roff < st->rlen) {
-        if (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)) {
+        if (!stream_inbound_room(st->pipe) && !stream_full(st, direct)) {
             *paused = 1;
             return 0;
         }
@@ -133,15 +140,16 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
     return r;
 }
 
-int np_stream_read_some(np_stream *st)
+/* Read and deliver (*delivered counts messages). 0, or -1: close. */
+static int stream_read(np_stream *st, int direct, int *delivered_out)
 {
-    int delivered = 0, paused = 0, rc = 0;
+    int delivered = 0, paused = 0, rc = 0, drained = 0;
     for (int iter = 0; iter < 64; iter++) {
-        if (stream_drain_rbuf(st, &delivered, &paused) != 0) {
+        if (stream_drain_rbuf(st, direct, &delivered, &paused) != 0) {
             rc = -1;
             break;
         }
-        if (paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
+        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_full(st, direct)))
             break;
         size_t asked;
         ssize_t r = stream_read_once(st, &asked, &delivered);
@@ -156,14 +164,41 @@ int np_stream_read_some(np_stream *st)
                 rc = -1;
             break;
         }
-        if ((size_t)r < asked && !st->ops->read_buffers) {
-            if (st->roff == st->rlen)
-                break;
-            iter = 62;  /* cut the frames out of what we have; the socket is probably drained */
-        }
+        /* A short read means the kernel had nothing more: cut the frames out of what we
+         * have and stop, without a read that would only say EAGAIN (level-triggered
+         * readiness brings us back if more arrived meanwhile). */
+        if ((size_t)r < asked && !st->ops->read_buffers)
+            drained = 1;
     }
+    *delivered_out = delivered;
+    return rc;
+}
+
+int np_stream_read_some(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 0, &delivered);
     if (delivered)
         np_sock_notify_in(st->sock, 1);
+    return rc;
+}
+
+int np_stream_read_direct(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 1, &delivered);
+    return rc ? rc : delivered;
+}
+
+/* The I/O thread's turn (sp->reader, see stream_read.c). */
+int np_stream_loop_read(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    int v = NP_STREAM_READER_LOOP;
+    if (!atomic_compare_exchange_strong(&sp->reader, &v, NP_STREAM_READER_LOOP_BUSY))
+        return 0;  /* a caller reads it, or it is on its way out */
+    int rc = np_stream_read_some(st);
+    atomic_store(&sp->reader, rc ? NP_STREAM_READER_DOOMED : NP_STREAM_READER_LOOP);
     return rc;
 }
 
@@ -197,7 +232,7 @@ static int stream_stage_small(np_stream *st, np_msg *m)
 {
     uint8_t hdr[NP_STREAM_HDR_MAX];
     size_t wire = np_msg_wire_len(m);
-    size_t hl = m->framed ? 0 : np_stream_encode_hdr(st, hdr, wire);
+    size_t hl = m->framed ? 0 : np_stream_encode_hdr(st, hdr, wire, m);
     if (st->wlen + hl + wire > STREAM_WBUF_SIZE)
         return -1;
     uint8_t *dst = st->wbuf + st->wlen;
@@ -217,7 +252,7 @@ static int stream_stage_large(np_stream *st, np_msg *m)
 {
     size_t wire = np_msg_wire_len(m);
     int i = st->nbatch;
-    size_t hl = m->framed ? 0 : np_stream_encode_hdr(st, st->fhdr[i], wire);
+    size_t hl = m->framed ? 0 : np_stream_encode_hdr(st, st->fhdr[i], wire, m);
     if (st->ops->framing && st->ops->framing->filter) {
         np_msg *copy = np_msg_flat_copy(m);
         if (!copy)

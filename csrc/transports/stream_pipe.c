@@ -29,7 +29,7 @@ static void stream_kick_read_cmd(void *arg)
     np_stream *st = np_stream_pipe_of(p)->conn;
     if (st && st->state == NP_STREAM_ACTIVE) {
         np_loop_set_events(&st->ioh, st->ioh.events | NP_IO_IN);
-        if (np_stream_read_some(st) != 0)
+        if (np_stream_loop_read(st) != 0)
             np_stream_conn_close(st, 1);
     }
     np_pipe_unref(p);
@@ -89,7 +89,13 @@ int np_stream_pipe_send(np_pipe *p, np_msg *m)
     int idle = 0;
     if (!atomic_compare_exchange_strong(&sp->write_scheduled, &idle, 2))
         return NP_PIPE_QUEUE;
-    return stream_write_direct(p, sp, m);
+    int rc = stream_write_direct(p, sp, m);
+    /* The gap counts from the end of the write: over loopback a sendmsg runs the
+     * receiver's side too and can take tens of microseconds, so measured from its start
+     * every next send of a burst (the next pipe of a PUB, the next peer of a PUSH) would
+     * look idle and go direct as well. */
+    p->sock->last_send_us = np_now_us();
+    return rc;
 }
 
 void np_stream_pipe_kick_write(np_pipe *p)

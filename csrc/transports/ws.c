@@ -5,15 +5,18 @@
  * The engine's upgrade step runs the TLS handshake (wss), then the HTTP upgrade (ws_http.h):
  * the client asks for the server's socket type in Sec-WebSocket-Protocol, which also stands
  * for the SP handshake (none follows). Each SP message is one WebSocket message
- * (ws_frame.h); the opcode of outgoing ones is NN_WS_MSG_TYPE (binary unless set to text),
- * read when the connection starts. A bound endpoint with a path serves only that path (404
- * otherwise, as NNG); one bound without a path serves every path (as nanomsg's listener).
- * Host headers are not checked.
+ * (ws_frame.h); the opcode of outgoing ones is the message's own NN_WS_MSG_TYPE (its kind)
+ * if it has one, else the socket's (binary unless set to text, read when the connection
+ * starts); received messages carry their opcode as their kind. Bound endpoints share one
+ * listening socket per address (ws_listener.h), which reads the request head and hands the
+ * connection to the endpoint serving its path; that endpoint's socket checks the
+ * subprotocol and answers.
  */
 #include "transports/net_url.h"
 #include "transports/tls_stream.h"
 #include "transports/ws_frame.h"
 #include "transports/ws_http.h"
+#include "transports/ws_listener.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -28,6 +31,7 @@ typedef struct ws_ep {
     np_tls_ctx *ctx;        /* wss only */
     np_hostport hp;
     int secure;
+    np_ws_binder binder;    /* bound: this endpoint's path on the shared listener */
 } ws_ep;
 
 /*
@@ -106,22 +110,6 @@ static uint64_t ws_next_random(ws_conn *c)
 
 /* ---- addresses ------------------------------------------------------------------------ */
 
-static int ws_listen(np_ep *ep)
-{
-    ws_ep *we = ep->tdata;
-    int port;
-    int fd = np_hostport_listen(&we->hp, ep->ipv4only, &port);
-    if (fd >= 0) {
-        char hp[NP_URL_HOST_MAX + 16], url[NP_URL_HOST_MAX + NP_URL_PATH_MAX + 40];
-        np_hostport_format(&we->hp, port, hp, sizeof(hp));
-        snprintf(url, sizeof(url), "%s://%s%s", we->secure ? "wss" : "ws", hp,
-                 we->hp.has_path ? we->hp.path : "");
-        if (strlen(url) < sizeof(ep->url))
-            memcpy(ep->url, url, strlen(url) + 1);  /* the real port, when 0 was asked */
-    }
-    return fd;
-}
-
 static int ws_check_connect(np_ep *ep)
 {
     ws_ep *we = ep->tdata;
@@ -137,8 +125,6 @@ static int ws_start_connect(np_ep *ep)
         np_stream_tune_fd(ep->sock, fd, we->base.ops);
     return fd;
 }
-
-static void ws_unlisten(np_ep *ep) { (void)ep; }
 
 static void ws_tune(np_sock *s, int fd)
 {
@@ -196,7 +182,17 @@ static int ws_conn_init(np_stream *st)
             return -1;
         c->out_len = (size_t)n;
     }
-    if (we->secure) {
+    if (!st->outgoing) {
+        /* Accepted by the shared listener: the TLS session and the request head. */
+        np_ws_handoff *h = st->handoff;
+        if (!h || h->head_len > sizeof(c->in))
+            return -1;
+        c->tls = h->tls;
+        h->tls = NULL;
+        memcpy(c->in, h->head, h->head_len);
+        c->in_len = h->head_len;
+        c->tls_done = 1;
+    } else if (we->secure) {
         c->tls = np_tls_new(we->ctx, st->ioh.fd);
         if (!c->tls)
             return -1;
@@ -260,15 +256,6 @@ static int ws_read_head(np_stream *st, ws_conn *c)
     }
 }
 
-static int ws_path_matches(const ws_ep *we, const char *path)
-{
-    if (!we->hp.has_path)
-        return 1;
-    const char *mine = we->hp.path;
-    size_t ml = strcspn(mine, "?");
-    return strlen(path) == ml && memcmp(path, mine, ml) == 0;
-}
-
 static int ws_fail(np_stream *st, int rc)
 {
     ((ws_conn *)st->tdata)->counted = 1;
@@ -295,7 +282,6 @@ static int ws_upgrade(np_stream *st, uint32_t events)
 
 static int ws_upgrade_step(np_stream *st)
 {
-    ws_ep *we = st->ep->tdata;
     ws_conn *c = st->tdata;
     if (!c->tls_done) {
         int rc = np_tls_stream_handshake(st, c->tls);
@@ -333,9 +319,7 @@ static int ws_upgrade_step(np_stream *st)
             status = hl == -EMSGSIZE ? 431 : 400;
         } else {
             np_ws_parse_request(c->in, c->in_len, st->sock->protocol, &req);
-            if (!ws_path_matches(we, req.path))
-                status = 404;
-            else if (!req.proto[0])
+            if (!req.proto[0])
                 status = 400;  /* asks for a socket type we are not */
         }
         if (status) {
@@ -362,14 +346,16 @@ static int ws_upgrade_step(np_stream *st)
 
 /* ---- framing -------------------------------------------------------------------------- */
 
-static size_t ws_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
+static size_t ws_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_msg *m)
 {
     ws_conn *c = st->tdata;
+    /* A message's own NN_WS_MSG_TYPE (its kind; the values are the opcodes) wins. */
+    int opcode = m->kind == NP_WS_OP_TEXT || m->kind == NP_WS_OP_BINARY ? m->kind : c->opcode;
     if (!st->outgoing)
-        return np_ws_encode_hdr(out, c->opcode, 1, len, NULL);
+        return np_ws_encode_hdr(out, opcode, 1, len, NULL);
     uint64_t r = ws_next_random(c);
     memcpy(c->mask, &r, 4);
-    return np_ws_encode_hdr(out, c->opcode, 1, len, c->mask);
+    return np_ws_encode_hdr(out, opcode, 1, len, c->mask);
 }
 
 static void ws_filter(np_stream *st, uint8_t *bytes, size_t n, uint64_t offset)
@@ -378,20 +364,30 @@ static void ws_filter(np_stream *st, uint8_t *bytes, size_t n, uint64_t offset)
     np_ws_mask(bytes, bytes, n, c->mask, offset);
 }
 
+static int ws_tx_flush(np_stream *st, ws_tx *tx);
+
 /*
- * A control frame of our own (pong, close) goes out at once over plain ws when no message is
- * half written; otherwise it is left out (a pong is a courtesy, a close is followed by
- * closing the connection anyway). Inside TLS it is always left out: a session whose write is
- * pending may only be retried with the same bytes. Returns -1 when only part of it could be
- * written (the stream is then unusable).
+ * A control frame of our own (pong, close) joins the outgoing bytes (tx.out) at a frame
+ * boundary there, between two fragments of a message if need be (RFC 6455 5.4), and is
+ * written at once, through the TLS session for wss. In the middle of a frame, or without
+ * room, it is left out (a pong is a courtesy, a close is followed by closing the connection
+ * anyway); what the socket does not take now goes with the next message's bytes. Returns -1
+ * when the stream broke.
  */
 static int ws_send_control(np_stream *st, int opcode, const uint8_t *payload, size_t n)
 {
     ws_conn *c = st->tdata;
-    if (c->tls || st->iov_pos < st->niov || c->tx.out_len > c->tx.out_off || c->tx.held ||
-        c->tx.in_payload || c->tx.lhave || n > NP_WS_CTL_MAX)
+    ws_tx *tx = &c->tx;
+    if (n > NP_WS_CTL_MAX || !tx->out || (tx->in_payload && tx->frag_left > 0))
         return 0;
-    uint8_t frame[NP_WS_MAX_HDR + NP_WS_CTL_MAX];
+    if (tx->out_off > 0 && tx->out_len + NP_WS_MAX_HDR + n > WS_OUT_SIZE) {
+        memmove(tx->out, tx->out + tx->out_off, tx->out_len - tx->out_off);
+        tx->out_len -= tx->out_off;
+        tx->out_off = 0;
+    }
+    if (tx->out_len + NP_WS_MAX_HDR + n > WS_OUT_SIZE)
+        return 0;
+    uint8_t *frame = tx->out + tx->out_len;
     uint8_t key[4];
     uint64_t r = ws_next_random(c);
     memcpy(key, &r, 4);
@@ -400,8 +396,8 @@ static int ws_send_control(np_stream *st, int opcode, const uint8_t *payload, si
         np_ws_mask(frame + hl, payload, n, key, 0);
     else
         memcpy(frame + hl, payload, n);
-    ssize_t w = send(st->ioh.fd, frame, hl + n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    return w > 0 && (size_t)w < hl + n ? -1 : 0;
+    tx->out_len += hl + n;
+    return ws_tx_flush(st, tx) < 0 ? -1 : 0;
 }
 
 static void ws_send_close(np_stream *st, int status)
@@ -428,6 +424,7 @@ static ssize_t ws_decode(np_stream *st, const uint8_t *buf, size_t len, np_msg *
         used += (size_t)n;
         switch (ev) {
         case NP_WS_EV_MESSAGE:
+            m->kind = (uint8_t)c->dec.msg_opcode_done;  /* seen as NN_WS_MSG_TYPE */
             *out = m;
             return (ssize_t)used;
         case NP_WS_EV_PING:
@@ -599,8 +596,7 @@ static const np_stream_framing ws_client_framing = {
 };
 
 #define WS_OPS_COMMON                                                                      \
-    .listen = ws_listen, .check_connect = ws_check_connect,                                \
-    .start_connect = ws_start_connect, .unlisten = ws_unlisten, .tune = ws_tune,           \
+    .check_connect = ws_check_connect, .start_connect = ws_start_connect, .tune = ws_tune, \
     .conn_size = sizeof(ws_conn), .conn_init = ws_conn_init, .conn_fini = ws_conn_fini,    \
     .upgrade = ws_upgrade, .upgrade_negotiates_peer = 1
 
@@ -614,6 +610,21 @@ static const np_stream_ops wss_server_ops = {WS_OPS_COMMON, .framing = &ws_serve
 static const np_stream_ops wss_client_ops = {WS_OPS_COMMON, .framing = &ws_client_framing,
                                              .read = ws_tls_read, .writev = ws_writev,
                                              .read_buffers = 1};
+
+static int ws_adopt(np_ep *ep, int fd, np_ws_handoff *h)
+{
+    return np_stream_adopt(ep, fd, h);
+}
+
+/* Register on the listener shared by the endpoints bound to this address. */
+static int ws_bind_shared(np_ep *ep, const np_stream_ops *ops)
+{
+    ws_ep *we = ep->tdata;
+    np_stream_bind_shared(ep, ops);
+    int rc = np_ws_listener_join(&we->binder, ep, &we->hp, we->secure, we->ctx, ws_adopt);
+    we->ctx = NULL;  /* taken by the listener */
+    return rc;
+}
 
 static int ws_start(np_ep *ep, int bind, int secure)
 {
@@ -629,7 +640,9 @@ static int ws_start(np_ep *ep, int bind, int secure)
     }
     const np_stream_ops *ops = secure ? (bind ? &wss_server_ops : &wss_client_ops)
                                       : (bind ? &ws_server_ops : &ws_client_ops);
-    rc = bind ? np_stream_bind(ep, ops) : np_stream_connect(ep, ops);
+    if (bind)
+        return ws_bind_shared(ep, ops);
+    rc = np_stream_connect(ep, ops);
     if (rc && we->ctx) {
         np_tls_ctx_free(we->ctx);
         we->ctx = NULL;
@@ -645,6 +658,7 @@ static int wss_connect(np_ep *ep) { return ws_start(ep, 0, 1); }
 static void ws_stop(np_ep *ep)
 {
     ws_ep *we = ep->tdata;
+    np_ws_listener_leave(&we->binder);  /* no new connections, before closing ours */
     np_stream_ep_stop(ep);
     np_tls_ctx_free(we->ctx);
     we->ctx = NULL;
@@ -663,6 +677,7 @@ const np_transport np_ws_transport = {
     .ep_connect = ws_connect,
     .ep_stop = ws_stop,
     NP_STREAM_PIPE_HOOKS,
+    .after_fork = np_ws_listener_after_fork,  /* the registry ws and wss share */
     .options = ws_options,
 };
 
