@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 
 import pytest
@@ -338,6 +339,20 @@ def test_context_and_async_sends_honour_the_message_type():
         assert ctx.recv() == b"async reply"
 
 
+def test_message_object_gives_its_body_back():
+    """A bytes body is lent, not copied, and its reference goes with the message."""
+    body = b"b" * 100_000
+    before = sys.getrefcount(body)
+    for _ in range(1000):
+        nanopy.Message(body, ws_msg_type=TEXT)
+    msg = nanopy.Message(body)
+    assert sys.getrefcount(body) == before + 1
+    msg.__init__(b"replaced")
+    assert sys.getrefcount(body) == before
+    del msg
+    assert sys.getrefcount(body) == before
+
+
 def test_message_object():
     """Message(data, ws_msg_type=) builds a message to send; its body is a buffer."""
     msg = nanopy.Message(bytearray(b"body"), ws_msg_type=TEXT)
@@ -355,3 +370,17 @@ def test_message_object():
         b.send(msg)
         got = a.recv_msg()
         assert bytes(got) == b"body" and got.ws_msg_type is None
+
+
+def test_which_type_wins(pki):
+    """The keyword wins over an entry in ``header``; stray high bits in nn_send's flags
+    never choose a type (the kind travels inside the call, not in the caller's flags)."""
+    server, client = ws_pair("ws", pki)
+    with server, client:
+        client.sendmsg([b"kw"], [(NN_WS, NN_WS_MSG_TYPE, bytes([TEXT]))], ws_msg_type=BINARY)
+        client.sendmsg([b"entry"], [(NN_WS, NN_WS_MSG_TYPE, bytes([TEXT]))])
+        nanopy.nn_send(client.id, b"flags", TEXT << 16)
+        nanopy.nn_sendmsg(client.id, [b"flags2"], None, TEXT << 16)
+        got = [server.recv_msg() for _ in range(4)]
+        assert [(bytes(m), m.ws_msg_type) for m in got] == [
+            (b"kw", BINARY), (b"entry", TEXT), (b"flags", BINARY), (b"flags2", BINARY)]

@@ -224,6 +224,12 @@ def test_same_path_twice_is_eaddrinuse(pki):
         assert "ws:// and wss://" in str(exc.value)
         # A failed bind left nothing behind: b can still take a free path.
         b.bind(f"ws://127.0.0.1:{port}/other")
+        # The other way round: ws where wss listens.
+        wss_port = c.bind("wss://127.0.0.1:0/secure").port
+        with pytest.raises(nanopy.NNError) as exc:
+            b.bind(f"ws://127.0.0.1:{wss_port}/plain")
+        assert exc.value.errno == nanopy.EADDRINUSE
+        assert "already serves wss://" in str(exc.value)
 
 
 def test_closing_one_endpoint_keeps_the_others_and_frees_its_path():

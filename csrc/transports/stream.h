@@ -100,7 +100,10 @@ struct np_stream {
     np_timer hs_timer;
     int64_t active_since_us;  /* when the connection was established (np_now_us) */
     np_decoder dec;
-    uint8_t *rbuf;
+    uint8_t *rbuf;          /* bytes being cut into frames: the reading thread's buffer
+                             * during a read (rbuf_shared), else (reading paused on a full
+                             * inbound queue) the undelivered rest in storage of its own */
+    int rbuf_shared;
     size_t roff, rlen;
     int large;              /* the last message was large: read the next frame header alone,
                              * then its body straight into place (no copy through rbuf) */

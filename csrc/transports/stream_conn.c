@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define STREAM_RBUF_SIZE 65536
-#define STREAM_WBUF_SIZE 65536
 #define STREAM_HANDSHAKE_TIMEOUT_MS 1000
 
 void np_stream_tune_fd(np_sock *s, int fd, const np_stream_ops *ops)
@@ -34,11 +32,8 @@ static void stream_free(void *p)
 {
     np_stream *st = p;
     free(st->tdata);
-    free(st->wbuf);
+    np_stream_free_wspace(st);
     free(st->rbuf);
-    free(st->batch);
-    free(st->fhdr);
-    free(st->iov);
     free(st);
 }
 
@@ -286,15 +281,9 @@ static np_stream *stream_alloc(np_ep *ep, const np_stream_ops *ops)
     np_stream *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    /* rbuf and wbuf (64 KiB each) come with the first read and the first staged write
-     * (stream_io.c): an idle connection, or one that only ever sends, holds neither. */
-    st->batch = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->batch));
-    st->fhdr = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->fhdr));
-    st->iov = calloc(NP_STREAM_IOV_MAX, sizeof(*st->iov));
-    if (ops->conn_size)
-        st->tdata = calloc(1, ops->conn_size);
-    if (!st->batch || !st->fhdr || !st->iov ||
-        (ops->conn_size && !st->tdata)) {
+    /* No buffers up front: reads go through the I/O thread's shared buffer, and a batch
+     * being written borrows its storage (stream_io.c), so an idle connection holds neither. */
+    if (ops->conn_size && !(st->tdata = calloc(1, ops->conn_size))) {
         stream_free(st);
         return NULL;
     }

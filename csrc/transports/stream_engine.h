@@ -41,6 +41,8 @@ enum {
 int np_stream_loop_read(np_stream *st);
 /* Write what the pipe has queued. 0, or -1: close (broken). */
 int np_stream_write_some(np_stream *st);
+/* Free the batch storage a closing connection still holds (stream_io.c lends it). */
+void np_stream_free_wspace(np_stream *st);
 
 /* ---- stream_conn.c: I/O thread ---- */
 /* A new connected descriptor of ep (accepted, or connected when outgoing); handoff goes

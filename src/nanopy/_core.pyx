@@ -208,6 +208,7 @@ cdef class Message:
         np_msg_set_kind(m, <uint8_t>kind)
         if self._msg is not NULL:
             np_msg_free(self._msg)
+            _drain_released()
         self._msg = m
 
     def __dealloc__(self):

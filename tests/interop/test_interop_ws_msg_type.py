@@ -10,6 +10,8 @@ or native nanomsg binds), both socket defaults (4 cases), PAIR over ws:
   * native nanomsg sends one message without control data and one with each type in its
     control data; nanopy must report those opcodes (``Message.ws_msg_type`` and
     ``nn_recvmsg``'s control list).
+
+Plus one case with a nanopy ``nn_device`` between two ws sockets: each message keeps its type.
 """
 
 from __future__ import annotations
@@ -78,3 +80,24 @@ def test_per_message_type_crosses_the_wire(nanopy_binds, socket_type, processes)
         (b"native-0-default", socket_type), (b"native-1-1", TEXT)]
     assert last == (b"native-2-2", b"")
     assert control == [(PROTO_SP, SP_HDR, b""), (NN_WS, NN_WS_MSG_TYPE, bytes([BINARY]))]
+
+
+def test_a_device_keeps_each_message_type(spawn_nanopy_helper):
+    """nanomsg's nn_device forwards a message's control data, so the WebSocket type survives
+    a device between two ws sockets; nanopy's device forwards the message itself."""
+    front, back = (f"ws://127.0.0.1:{free_tcp_port()}/dev" for _ in range(2))
+    device = spawn_nanopy_helper("nanopy_device.py", "--front-proto", "pair", "--front", front,
+                                 "--back-proto", "pair", "--back", back)
+    device.wait_ready()
+    with nanopy.Socket(nanopy.PAIR, recv_timeout=10000, send_timeout=10000) as a, \
+         nanopy.Socket(nanopy.PAIR, recv_timeout=10000, send_timeout=10000) as b:
+        a.connect(front)
+        b.connect(back)
+        a.send(nanopy.Message(b"text through", ws_msg_type=TEXT))
+        a.send(b"binary through")
+        b.sendmsg([b"text back"], ws_msg_type=TEXT)
+        got = [b.recv_msg() for _ in range(2)]
+        assert [(bytes(m), m.ws_msg_type) for m in got] == [
+            (b"text through", TEXT), (b"binary through", BINARY)]
+        back_msg = a.recv_msg()
+        assert (bytes(back_msg), back_msg.ws_msg_type) == (b"text back", TEXT)
