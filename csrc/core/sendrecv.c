@@ -25,7 +25,10 @@ static int sendrecv_send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline
             return np_table_closed_error();
         }
         size_t len = m->body_len;
+        /* Pipes this send asks the I/O thread to flush go over in one hand-off. */
+        np_loop_batch_begin();
         int rc = s->ops->send(s, m);
+        np_loop_batch_end();
         if (rc == 0)
             sendrecv_count_sent(s, len);
         if (rc != -EAGAIN) {
