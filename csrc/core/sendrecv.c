@@ -43,6 +43,9 @@ static int sendrecv_send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline
     }
 }
 
+/* Pipes from the round-robin cursor a load-balanced send may go to (see below). */
+#define SENDRECV_LB_LOOKAHEAD 4
+
 /* Would a send wake a receiver of this process that is asleep? (takes sock->lock) */
 static int sendrecv_local_peer_asleep(np_sock *s)
 {
@@ -50,8 +53,14 @@ static int sendrecv_local_peer_asleep(np_sock *s)
         return 0;
     int asleep = 0;
     pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->npipes && !asleep; i++) {
-        np_pipe *p = s->pipes[i];
+    /* A load-balanced send goes to the pipe at the round-robin cursor (or, when that one is
+     * full, one of the next): look only there, so the test stays O(1) with many peers.
+     * Other sockets send to every pipe, which costs O(pipes) anyway. */
+    int n = s->npipes;
+    int start = s->ops->lb_priority && n ? s->lb_cursor % n : 0;
+    int look = s->ops->lb_priority && n > SENDRECV_LB_LOOKAHEAD ? SENDRECV_LB_LOOKAHEAD : n;
+    for (int k = 0; k < look && !asleep; k++) {
+        np_pipe *p = s->pipes[(start + k) % n];
         if (p->tran->pipe_peer_asleep)
             asleep = p->tran->pipe_peer_asleep(p);
     }
