@@ -75,6 +75,11 @@ enum {
  * thread does not at once block on the GIL the sender still holds. A receiver that is busy
  * (its readiness already signalled) costs no such round trip. */
 #define NP_SEND_GIL_HELD 0x100
+/* np_send / np_ctx_send flags may carry the new message's frame kind (see np_msg_kind) in
+ * bits 16-23: flags | NP_SEND_KIND(k). 0 = none. */
+#define NP_SEND_KIND_SHIFT 16
+#define NP_SEND_KIND_MASK (0xff << NP_SEND_KIND_SHIFT)
+#define NP_SEND_KIND(k) (((int)(k) & 0xff) << NP_SEND_KIND_SHIFT)
 #define NP_POLLIN 1
 #define NP_POLLOUT 2
 
@@ -143,6 +148,11 @@ size_t np_msg_hdr_len(const np_msg *m);
 void np_msg_free(np_msg *m);
 /* Id of the connection a received message came through (0: not received from a peer). */
 uint32_t np_msg_pipe(const np_msg *m);
+/* A per-message property of the frame it travels in, which the core carries without
+ * interpreting it: 0 = none (sent: use the socket's setting; received: the transport has no
+ * such property). ws and wss store NN_WS_MSG_TYPE here (1 text, 2 binary). */
+uint8_t np_msg_kind(const np_msg *m);
+void np_msg_set_kind(np_msg *m, uint8_t kind);
 
 /* Contexts (REQ, REP, SURVEYOR, RESPONDENT): independent request states on one socket. */
 int np_ctx_open(int s);
@@ -200,7 +210,7 @@ typedef struct np_monitor np_monitor;
 /* A monitor of socket s keeping up to `capacity` unread events. 0 and *out, or -errno. */
 int np_monitor_open(int s, int capacity, np_monitor **out);
 /* Readable while an event waits, or once the monitor or its socket is closed. */
-int np_monitor_fd(const np_monitor *m);
+int np_monitor_fd(np_monitor *m);
 /* Take the oldest event: 0, -EAGAIN (none yet) or -EBADF (closed, nothing left). */
 int np_monitor_take(np_monitor *m, np_pipe_event *ev);
 /* Wait up to timeout_ms (<0 forever) for the descriptor: 0, -ETIMEDOUT or -EINTR. */

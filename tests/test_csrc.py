@@ -5,9 +5,9 @@ the binary's whole output (tinytest prints file:line and the failed expression, 
 sanitizers print their report). The binaries do not need Python or the extension module,
 only gcc: without it the tests are skipped, not failed.
 
-The queue test is built a second time with ThreadSanitizer: its two-thread stress only
-proves the memory ordering when TSan watches it (ASan would pass a racy ring that happens
-to work on x86).
+The queue and readiness-signal tests are built a second time with ThreadSanitizer: their
+multi-thread stress only proves the memory ordering when TSan watches it (ASan would pass
+a racy ring that happens to work on x86).
 """
 
 from __future__ import annotations
@@ -90,8 +90,10 @@ def test_c_unit(name: str, tmp_path: Path) -> None:
     build_and_run(name, "asan", tmp_path)
 
 
-def test_c_queue_under_tsan(tmp_path: Path) -> None:
-    build_and_run("test_queue", "tsan", tmp_path)
+@pytest.mark.parametrize("name", ["test_queue", "test_efd"])
+def test_c_threaded_under_tsan(name: str, tmp_path: Path) -> None:
+    """The lock-free pieces with several threads: the SPSC ring and the readiness signal."""
+    build_and_run(name, "tsan", tmp_path)
 
 
 @pytest.mark.timeout(600)

@@ -38,6 +38,8 @@ def sources_for(target: str) -> list[str]:
         return [str(CSRC / "transports" / "ws_frame.c"), str(CSRC / "core" / "msg.c")]
     if target == "wshttp":
         return [str(CSRC / "transports" / "ws_http.c")]
+    if target == "wspath":
+        return [str(CSRC / "transports" / "ws_path.c")]
     if target == "bt":
         layers = ("core", "platform", "protocols", "transports")
         return sorted(f for layer in layers for f in glob.glob(str(CSRC / layer / "*.c")))

@@ -13,7 +13,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUBSET = ["tests/test_smoke.py", "tests/test_reqrep.py", "tests/test_survey.py",
           "tests/test_bus.py", "tests/test_hostile.py", "tests/test_contexts.py",
-          "tests/test_raw_headers.py"]
+          "tests/test_raw_headers.py", "tests/test_ws_paths.py"]
 
 
 @pytest.mark.timeout(900)

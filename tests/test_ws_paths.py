@@ -224,6 +224,12 @@ def test_same_path_twice_is_eaddrinuse(pki):
         assert "ws:// and wss://" in str(exc.value)
         # A failed bind left nothing behind: b can still take a free path.
         b.bind(f"ws://127.0.0.1:{port}/other")
+        # The other way round: ws where wss listens.
+        wss_port = c.bind("wss://127.0.0.1:0/secure").port
+        with pytest.raises(nanopy.NNError) as exc:
+            b.bind(f"ws://127.0.0.1:{wss_port}/plain")
+        assert exc.value.errno == nanopy.EADDRINUSE
+        assert "already serves wss://" in str(exc.value)
 
 
 def test_closing_one_endpoint_keeps_the_others_and_frees_its_path():
@@ -363,3 +369,40 @@ def test_fork_child_starts_a_fresh_registry():
         os.close(r)
         os.waitpid(pid, 0)
         assert status == b"\x00"
+
+
+def test_threads_bind_and_close_paths_of_one_port_concurrently():
+    """Binder threads race each other (every bind and close goes through the I/O thread,
+    which also accepts and routes): each thread's path keeps working, the others' too."""
+    import threading
+
+    with nanopy.Socket(nanopy.PAIR) as anchor:
+        port = anchor.bind("ws://127.0.0.1:0/anchor").port
+        failures: list = []
+
+        def worker(n: int) -> None:
+            try:
+                for round_ in range(8):
+                    url = f"ws://127.0.0.1:{port}/t{n}"
+                    with nanopy.Socket(nanopy.PAIR, recv_timeout=5000) as srv, \
+                         nanopy.Socket(nanopy.PAIR) as cli:
+                        srv.bind(url)
+                        cli.connect(url)
+                        cli.send(b"%d-%d" % (n, round_))
+                        if srv.recv() != b"%d-%d" % (n, round_):
+                            failures.append((n, round_, "wrong message"))
+            except Exception as exc:  # reported below with the thread's number
+                failures.append((n, repr(exc)))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=50)
+        assert not failures
+        with nanopy.Socket(nanopy.PAIR, recv_timeout=5000) as check, \
+             nanopy.Socket(nanopy.PAIR) as d:
+            check.bind(f"ws://127.0.0.1:{port}/t0")  # freed by its last owner
+            d.connect(f"ws://127.0.0.1:{port}/t0")
+            d.send(b"still one port")
+            assert check.recv() == b"still one port"

@@ -2,7 +2,7 @@
 # Run every fuzz target of fuzz/ for SECONDS each, one after the other (not in parallel:
 # the machines have two cores shared with other work), at low priority.
 #
-#   tools/fuzz.sh SECONDS [TARGET...]      targets: frame trie bt wsframe wshttp (default: all)
+#   tools/fuzz.sh SECONDS [TARGET...]      targets: frame trie bt wsframe wshttp wspath (default: all)
 #
 # With clang: libFuzzer + ASan + UBSan, coverage-guided. Without clang: the gcc fallback,
 # fuzz/standalone.c's random mutator under ASan/UBSan (no coverage feedback, much weaker;
@@ -18,13 +18,13 @@
 set -euo pipefail
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
-    echo "usage: $0 SECONDS [frame|trie|bt|wsframe|wshttp ...]" >&2
+    echo "usage: $0 SECONDS [frame|trie|bt|wsframe|wshttp|wspath ...]" >&2
     exit 2
 fi
 SECONDS_EACH=$1
 shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame trie bt wsframe wshttp)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame trie bt wsframe wshttp wspath)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${FUZZ_WORK:-/tmp/nanopy-fuzz}
@@ -39,6 +39,7 @@ sources_for() {
         trie) echo "" ;;
         wsframe) echo "$CSRC/transports/ws_frame.c $CSRC/core/msg.c" ;;
         wshttp) echo "$CSRC/transports/ws_http.c" ;;
+        wspath) echo "$CSRC/transports/ws_path.c" ;;
         bt) ls "$CSRC"/core/*.c "$CSRC"/platform/*.c "$CSRC"/protocols/*.c \
                "$CSRC"/transports/*.c | tr '\n' ' ' ;;
         *) echo "unknown target $1" >&2; exit 2 ;;

@@ -86,7 +86,6 @@ int np_ctx_close(int id, int cid)
 
 int np_ctx_send(int id, int cid, const np_iov *iov, int n, int flags, int64_t *deadline)
 {
-    (void)flags;
     (void)deadline;  /* context sends never block: REQ queues, REP replies or drops */
     np_sock *s;
     int rc = np_table_hold(id, &s);
@@ -97,6 +96,7 @@ int np_ctx_send(int id, int cid, const np_iov *iov, int n, int flags, int64_t *d
         np_table_release(s);
         return rc;
     }
+    m->kind = (uint8_t)((unsigned)flags >> NP_SEND_KIND_SHIFT);
     size_t len = m->body_len;
     pthread_mutex_lock(&s->lock);
     np_ctx *c = context_find(s, cid);

@@ -42,6 +42,13 @@ void np_loop_set_events(np_ioh *h, uint32_t events)
 
 void np_loop_remove(np_ioh *h) { np_poller_remove(&L.poller, h); }
 
+int np_loop_lend_in(np_ioh *h, int lent)
+{
+    if (!L.started)
+        return -EBADF;
+    return np_poller_lend_in(&L.poller, h, lent);
+}
+
 void np_loop_defer_free(void (*fn)(void *), void *p)
 {
     loop_deferred *d = malloc(sizeof(*d));

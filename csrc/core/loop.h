@@ -21,6 +21,10 @@ int np_loop_start(void);
 int np_loop_add(np_ioh *h, uint32_t events);
 void np_loop_set_events(np_ioh *h, uint32_t events);
 void np_loop_remove(np_ioh *h);
+/* Any thread: stop (lent = 1) or resume (0) watching a registered handle for input, so
+ * that another thread may read its descriptor without the I/O thread waking or racing it
+ * (see np_poller_lend_in). 0, -ENOTSUP (this poller cannot) or -EBADF (not registered). */
+int np_loop_lend_in(np_ioh *h, int lent);
 
 /* Defer fn(p) until the current batch of events has been dispatched. I/O thread only. */
 void np_loop_defer_free(void (*fn)(void *), void *p);

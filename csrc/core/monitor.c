@@ -232,7 +232,7 @@ int np_monitor_open(int id, int capacity, np_monitor **out)
     return 0;
 }
 
-int np_monitor_fd(const np_monitor *m) { return np_efd_pollfd(&m->ready); }
+int np_monitor_fd(np_monitor *m) { return np_efd_pollfd(&m->ready); }
 
 int np_monitor_take(np_monitor *m, np_pipe_event *ev)
 {

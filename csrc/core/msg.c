@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every message costs one of these per hop: adding a field must not make it bigger. */
+_Static_assert(sizeof(np_msg) <= 64, "np_msg grew past one cache line");
+
 static void msg_chunk_unref(np_chunk *c)
 {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
@@ -42,6 +45,7 @@ np_msg *np_msg_alloc(size_t body_len)
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
     m->pipe = 0;
+    m->kind = 0;
     return m;
 }
 
@@ -62,6 +66,7 @@ np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *o
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
     m->pipe = 0;
+    m->kind = 0;
     return m;
 }
 
@@ -85,6 +90,7 @@ np_msg *np_msg_share(const np_msg *m)
     c->hdr = c->hdr_inline;
     c->hdr_len = 0;
     c->pipe = m->pipe;
+    c->kind = m->kind;
     if (np_msg_set_hdr(c, m->hdr, m->hdr_len) != 0) {
         np_msg_free(c);
         return NULL;
@@ -145,6 +151,8 @@ np_msg *np_msg_flat_copy(const np_msg *m)
 }
 
 uint32_t np_msg_pipe(const np_msg *m) { return m->pipe; }
+uint8_t np_msg_kind(const np_msg *m) { return m->kind; }
+void np_msg_set_kind(np_msg *m, uint8_t kind) { m->kind = kind; }
 
 void np_msg_free(np_msg *m)
 {

@@ -40,6 +40,10 @@ struct np_msg {
     size_t hdr_len;
     uint32_t pipe;       /* received: id of the connection it came through (0: none) */
     uint8_t hdr_inline[NP_MSG_INLINE_HDR];
+    /* A per-message property of the transport's frame, carried without being interpreted
+     * here: the transport that writes frames with kinds sets it on receive and reads it on
+     * send (0: none, use the socket's setting). Fills padding: the struct stays 64 bytes. */
+    uint8_t kind;
 };
 
 typedef struct np_msg np_msg;
@@ -55,14 +59,14 @@ np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *o
 /* The owner of m's external body if it is exactly that whole buffer made with `release`. */
 void *np_msg_external_owner(const np_msg *m, np_release_fn release, size_t owner_len);
 
-/* A new message sharing m's body chunk and copying its header. */
+/* A new message sharing m's body chunk and copying its header and kind. */
 np_msg *np_msg_share(const np_msg *m);
 /* Replace the header with a copy of hdr[0..len). Returns 0 or -ENOMEM. */
 int np_msg_set_hdr(np_msg *m, const void *hdr, size_t len);
 /* Move the first n body bytes to the end of the header (used to split protocol headers). */
 int np_msg_body_to_hdr(np_msg *m, size_t n);
 /* A new message whose body is m's header followed by m's body (inproc carries the header
- * in-band, exactly as the wire does). NULL when out of memory. */
+ * in-band, exactly as the wire does); its kind is 0. NULL when out of memory. */
 np_msg *np_msg_flat_copy(const np_msg *m);
 void np_msg_free(np_msg *m);
 /* A message holding the concatenation of iov[0..n) and a copy of hdr (may be empty). NULL

@@ -97,6 +97,8 @@ int np_send(int id, const np_iov *iov, int n, const void *hdr, size_t hdr_len, i
         np_table_release(s);
         return rc;
     }
+    m->kind = (uint8_t)((unsigned)flags >> NP_SEND_KIND_SHIFT);
+    flags &= ~NP_SEND_KIND_MASK;
     size_t len = m->body_len;
     rc = sendrecv_send_one(s, m, flags, deadline);
     if (rc)
@@ -169,8 +171,7 @@ static int sendrecv_recv_common(np_sock *s, np_msg **out, int max, int flags,
             pthread_mutex_unlock(&s->lock);
             return got > 0 ? got : rc;
         }
-        rc = np_wait_after_eagain(s, &s->rcv_efd, s->ops->can_recv, flags, deadline,
-                                  s->rcvtimeo);
+        rc = np_wait_recv(s, flags, deadline);
         if (rc)
             return rc;
     }

@@ -18,4 +18,14 @@ int np_wait_ready(np_efd *e, int64_t *deadline, int timeo);
 int np_wait_after_eagain(np_sock *s, np_efd *e, int (*ready)(np_sock *), int flags,
                          int64_t *deadline, int timeo);
 
+/*
+ * np_wait_after_eagain for receiving (sock->lock held; released here). When the socket's
+ * only pipe lets a caller read it (the transport's pipe_read_* hooks), the caller polls
+ * that connection and NN_RCVFD together and reads what arrives on its own thread: no
+ * I/O-thread wake-up and no hand-off stand between the kernel and the caller. Anything
+ * else (a message on another pipe, nn_close, nn_term) still arrives through NN_RCVFD.
+ * Returns 0 to try again, or -errno as np_wait_after_eagain.
+ */
+int np_wait_recv(np_sock *s, int flags, int64_t *deadline);
+
 #endif

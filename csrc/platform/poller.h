@@ -17,6 +17,7 @@
 #ifndef NP_POLLER_H
 #define NP_POLLER_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #define NP_IO_IN 1u    /* readable, or the peer hung up (a read will say so) */
@@ -31,6 +32,8 @@ struct np_ioh {
     int fd;
     uint32_t events;  /* NP_IO_IN / NP_IO_OUT currently requested */
     int registered;
+    int lent;         /* input lent to another thread: NP_IO_IN is not watched (lendable
+                       * backends; guarded by the poller's lend_lock) */
     np_io_fn cb;
     void *owner;
 };
@@ -50,6 +53,9 @@ typedef struct np_poller_ops {
      * cb for every ready descriptor that is still registered. Returns how many were ready
      * (0 on timeout) or -errno (-EINTR included). */
     int (*wait)(np_poller *p, int timeout_ms);
+    /* modify may be called from any thread while another waits (epoll): input can be lent
+     * (np_poller_lend_in). */
+    int lendable;
 } np_poller_ops;
 
 struct np_poller {
@@ -60,6 +66,7 @@ struct np_poller {
     void *scratch;        /* poll(): struct pollfd array reused across waits */
     np_ioh **snap;        /* poll(): the handles matching scratch, for this wait */
     int scratch_cap;
+    pthread_mutex_t lend_lock;  /* orders modify calls of the owner and of lenders */
 };
 
 /* The backend this process uses (environment read once). */
@@ -77,6 +84,13 @@ void np_poller_close(np_poller *p);
 int np_poller_add(np_poller *p, np_ioh *h, uint32_t events);
 void np_poller_set_events(np_poller *p, np_ioh *h, uint32_t events);
 void np_poller_remove(np_poller *p, np_ioh *h);
+/*
+ * Lend h's input to another thread (lent = 1) or take it back (0): while lent the poller
+ * does not watch h for input, whatever np_poller_set_events asks, so a thread that reads
+ * h->fd itself is not raced by the owner nor wakes it. The one call allowed from any
+ * thread. 0, -ENOTSUP (backend cannot), -EBADF (h is not registered).
+ */
+int np_poller_lend_in(np_poller *p, np_ioh *h, int lent);
 static inline int np_poller_wait(np_poller *p, int timeout_ms)
 {
     return p->ops->wait(p, timeout_ms);

@@ -73,6 +73,7 @@ const np_poller_ops np_poller_epoll_ops = {
     .modify = poller_epoll_modify,
     .remove = poller_epoll_remove,
     .wait = poller_epoll_wait_once,
+    .lendable = 1,  /* epoll_ctl may run on any thread */
 };
 #else
 typedef int np_poller_epoll_not_compiled;

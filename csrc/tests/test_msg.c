@@ -209,6 +209,32 @@ static void test_flat_copy_after_body_to_hdr(void)
     np_msg_free(m);
 }
 
+static void test_frame_kind(void)
+{
+    /* The core carries a message's frame kind without reading it: new messages have none,
+     * shares (broadcasts, REQ resends) keep it, flattening for inproc drops it. */
+    CHECK(sizeof(np_msg) <= 64);
+    np_msg *m = np_msg_alloc(3);
+    REQUIRE(m);
+    CHECK_EQ(np_msg_kind(m), 0);
+    np_msg_set_kind(m, 1);
+    CHECK_EQ(m->kind, 1);
+    np_msg *shared = np_msg_share(m);
+    REQUIRE(shared);
+    CHECK_EQ(shared->kind, 1);
+    np_msg *flat = np_msg_flat_copy(m);
+    REQUIRE(flat);
+    CHECK_EQ(flat->kind, 0);
+    static const uint8_t text[] = "abc";
+    np_msg *wrapped = np_msg_wrap(text, 3, NULL, NULL);
+    REQUIRE(wrapped);
+    CHECK_EQ(wrapped->kind, 0);
+    np_msg_free(wrapped);
+    np_msg_free(flat);
+    np_msg_free(shared);
+    np_msg_free(m);
+}
+
 int main(void)
 {
     TT_RUN(test_alloc_and_free);
@@ -221,5 +247,6 @@ int main(void)
     TT_RUN(test_body_to_hdr_on_shared_chunk);
     TT_RUN(test_flat_copy);
     TT_RUN(test_flat_copy_after_body_to_hdr);
+    TT_RUN(test_frame_kind);
     return tt_summary();
 }

@@ -2,10 +2,12 @@
  * test_ws.c - the WebSocket codecs: SHA-1/base64, the upgrade request and response, and the
  * RFC 6455 frame decoder/encoder. ws_frame.c is compiled in (not linked) so allocations can
  * be counted: an oversized frame must be refused before anything is allocated. Also the
- * host:port[/path] addresses of the ws, wss and tls+tcp transports (net_url.c).
+ * host:port[/path] addresses of the ws, wss and tls+tcp transports (net_url.c), and the
+ * keys ws paths are compared by on a shared port (ws_path.c).
  */
-// deps: core/msg.c transports/ws_http.c transports/net_url.c
+// deps: core/msg.c transports/ws_http.c transports/net_url.c transports/ws_path.c
 #include "transports/net_url.h"
+#include "transports/ws_path.h"
 #include "transports/ws_http.h"
 #include "tinytest.h"
 
@@ -427,6 +429,34 @@ static void test_hostport_forms(void)
     CHECK(strcmp(out, "[::1]:9") == 0);
 }
 
+static void test_path_keys(void)
+{
+    static const char *same[][2] = {
+        {"", "/"}, {"/", "//"}, {"/jobs", "/jobs/"}, {"/jobs", "/jobs?x=1"},
+        {"/jobs", "/jobs#frag"}, {"/jobs", "/%6aobs"}, {"/a/b", "/a%2Fb"}, {"/", "/?q"},
+    };
+    char a[64], b[64];
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        np_ws_path_key(same[i][0], a, sizeof(a));
+        np_ws_path_key(same[i][1], b, sizeof(b));
+        CHECK(strcmp(a, b) == 0);
+    }
+    CHECK_EQ(np_ws_path_key("/", a, sizeof(a)), 0);
+    CHECK_EQ(np_ws_path_key("/a/b/", a, sizeof(a)), 4);
+    CHECK(strcmp(a, "/a/b") == 0);
+    /* %00 stays as written (no NUL inside a key); bad escapes stay too. */
+    np_ws_path_key("/x%00y%zz%4", a, sizeof(a));
+    CHECK(strcmp(a, "/x%00y%zz%4") == 0);
+    np_ws_path_key("/jobs", a, sizeof(a));
+    np_ws_path_key("/jobs2", b, sizeof(b));
+    CHECK(strcmp(a, b) != 0);
+    /* Truncated to the buffer, always terminated. */
+    CHECK_EQ(np_ws_path_key("/abcdef", a, 4), 3);
+    CHECK(strcmp(a, "/ab") == 0);
+    CHECK_EQ(np_ws_path_key("/abc", a, 1), 0);
+    CHECK(a[0] == 0);
+}
+
 static void test_hostport_errors(void)
 {
     np_hostport hp;
@@ -458,5 +488,6 @@ int main(void)
     TT_RUN(test_direct_read_unmasks);
     TT_RUN(test_hostport_forms);
     TT_RUN(test_hostport_errors);
+    TT_RUN(test_path_keys);
     return tt_summary();
 }

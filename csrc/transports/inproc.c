@@ -231,6 +231,7 @@ static int inproc_pipe_send(np_pipe *p, np_msg *m)
     if (!peer)
         return -EAGAIN;
     m->pipe = peer->id;  /* the receiving half: the id its socket knows the pipe by */
+    m->kind = 0;         /* no frames, so no frame kind arrives (as nanomsg's inproc) */
     if (!m->hdr_len)
         return NP_PIPE_QUEUE;  /* handed over by reference */
     /* The receiver parses headers out of the body, exactly as from the wire. */

@@ -27,9 +27,9 @@ typedef struct np_stream np_stream;
  * I/O thread, for one connection at a time.
  */
 typedef struct np_stream_framing {
-    /* Write the header of a frame carrying `payload_len` bytes into out (at most
-     * NP_STREAM_HDR_MAX bytes); return its length. */
-    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len);
+    /* Write the header of the frame carrying message m (payload_len bytes: its header and
+     * body) into out (at most NP_STREAM_HDR_MAX bytes); return its length. */
+    size_t (*encode_hdr)(np_stream *st, uint8_t *out, uint64_t payload_len, const np_msg *m);
     /* Optional: rewrite the payload bytes of the frame whose header was just encoded
      * (`offset` counts from the payload's start), e.g. WebSocket client masking. With it,
      * payloads are always copied before writing, never sent from the caller's buffer. */
@@ -100,7 +100,10 @@ struct np_stream {
     np_timer hs_timer;
     int64_t active_since_us;  /* when the connection was established (np_now_us) */
     np_decoder dec;
-    uint8_t *rbuf;
+    uint8_t *rbuf;          /* bytes being cut into frames: the reading thread's buffer
+                             * during a read (rbuf_shared), else (reading paused on a full
+                             * inbound queue) the undelivered rest in storage of its own */
+    int rbuf_shared;
     size_t roff, rlen;
     int large;              /* the last message was large: read the next frame header alone,
                              * then its body straight into place (no copy through rbuf) */
@@ -113,6 +116,9 @@ struct np_stream {
     size_t wlen;
     np_stream *ep_next;
     void *handoff;          /* np_stream_adopt's argument, for ops->conn_init only */
+    /* 1 for the I/O thread until the connection closes, plus one per caller reading it
+     * directly (stream_read.c): the last one closes the descriptor and frees the rest. */
+    atomic_int holds;
 };
 
 /* Per-pipe state of a stream pipe (p->tdata): outlives the connection while the socket
@@ -126,6 +132,10 @@ typedef struct np_stream_pipe {
      * flush), 2 a caller writing directly (it holds the socket's lock) */
     atomic_int write_scheduled;
     atomic_int read_stalled;    /* reading paused because the pipe's inbound ring is full */
+    /* who reads the descriptor: NP_STREAM_READER_* (stream_read.c); rconn is the
+     * connection, which callers may use only while they hold the read side */
+    atomic_int reader;
+    np_stream *rconn;
     size_t partial;         /* bytes of the first queued message already written directly */
     np_ring outq;           /* messages waiting for the I/O thread */
     /* The I/O thread's flush and resume-reading commands, posted without allocating;
@@ -164,11 +174,17 @@ void np_stream_pipe_kick_write(np_pipe *p);
 void np_stream_pipe_kick_read(np_pipe *p);
 int np_stream_pipe_pending(np_pipe *p);
 void np_stream_pipe_fini(np_pipe *p);
+/* ---- direct receive (stream_read.c) ---- */
+int np_stream_pipe_read_begin(np_pipe *p);
+int np_stream_pipe_read_some(np_pipe *p);
+void np_stream_pipe_read_end(np_pipe *p);
 
 #define NP_STREAM_PIPE_HOOKS                                                               \
     .pipe_size = sizeof(np_stream_pipe), .pipe_send = np_stream_pipe_send,                 \
     .pipe_kick_write = np_stream_pipe_kick_write,                                          \
     .pipe_kick_read = np_stream_pipe_kick_read, .pipe_pending = np_stream_pipe_pending,   \
+    .pipe_read_begin = np_stream_pipe_read_begin,                                          \
+    .pipe_read_some = np_stream_pipe_read_some, .pipe_read_end = np_stream_pipe_read_end,  \
     .pipe_fini = np_stream_pipe_fini
 
 /* ---- for stream transports' own hooks ---- */

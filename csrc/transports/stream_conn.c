@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define STREAM_RBUF_SIZE 65536
-#define STREAM_WBUF_SIZE 65536
 #define STREAM_HANDSHAKE_TIMEOUT_MS 1000
 
 void np_stream_tune_fd(np_sock *s, int fd, const np_stream_ops *ops)
@@ -34,11 +32,8 @@ static void stream_free(void *p)
 {
     np_stream *st = p;
     free(st->tdata);
-    free(st->wbuf);
+    np_stream_free_wspace(st);
     free(st->rbuf);
-    free(st->batch);
-    free(st->fhdr);
-    free(st->iov);
     free(st);
 }
 
@@ -63,6 +58,49 @@ static int stream_lived_long(np_stream *st)
     return np_now_us() - st->active_since_us >= max * 1000;
 }
 
+/* The last hold went: nobody reads the descriptor any more. */
+static void stream_conn_finish(np_stream *st)
+{
+    close(st->ioh.fd);
+    st->ioh.fd = -1;
+    np_decoder_fini(&st->dec);
+    if (st->pipe) {
+        np_pipe_unref(st->pipe);
+        st->pipe = NULL;
+    }
+}
+
+static void stream_conn_finish_cmd(void *arg)
+{
+    stream_conn_finish(arg);
+    stream_free(arg);
+}
+
+void np_stream_conn_release(np_stream *st)
+{
+    if (atomic_fetch_sub(&st->holds, 1) != 1)
+        return;
+    /* A direct reader let go last, on its own thread: finish on the I/O thread, after its
+     * current batch of events (which may still name st). Without one (out of memory), st
+     * is leaked rather than freed under the I/O thread. */
+    if (np_loop_post(stream_conn_finish_cmd, st) != 0)
+        return;
+}
+
+/* Nobody may read any more. Returns 1 when a caller reads st directly right now: it keeps
+ * a hold, and is woken (the descriptor reports end of input) to let go. */
+static int stream_stop_readers(np_stream *st)
+{
+    if (!st->pipe)
+        return 0;
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    int was = atomic_exchange(&sp->reader, NP_STREAM_READER_CLOSED);
+    if (was != NP_STREAM_READER_CALLER)
+        return 0;
+    shutdown(st->ioh.fd, SHUT_RD);
+    return 1;
+}
+
 void np_stream_conn_close(np_stream *st, int broken)
 {
     if (st->state == NP_STREAM_CLOSED)
@@ -80,19 +118,13 @@ void np_stream_conn_close(np_stream *st, int broken)
         np_ep_report_failure(st->ep, NP_EV_HANDSHAKE_FAILED, st->ioh.fd);
     }
     np_loop_remove(&st->ioh);
+    stream_stop_readers(st);
     if (st->ops->conn_fini)
         st->ops->conn_fini(st);
-    close(st->ioh.fd);
-    st->ioh.fd = -1;
-    np_decoder_fini(&st->dec);
     for (int i = 0; i < st->nbatch; i++)
         np_msg_free(st->batch[i]);
     st->nbatch = 0;
     stream_unlink(st);
-    if (st->pipe) {
-        np_pipe_unref(st->pipe);
-        st->pipe = NULL;
-    }
     np_stream_ep *sep = st->ep->tdata;
     if (st->outgoing && !st->ep->stopping) {
         sep->has_live_conn = 0;
@@ -100,7 +132,11 @@ void np_stream_conn_close(np_stream *st, int broken)
             sep->backoff_n = 1;  /* a good connection: the next redial may be at once */
         sep->conn_gone(st->ep);
     }
-    np_loop_defer_free(stream_free, st);
+    /* The I/O thread's hold; a caller reading directly may still hold st. */
+    if (atomic_fetch_sub(&st->holds, 1) == 1) {
+        stream_conn_finish(st);
+        np_loop_defer_free(stream_free, st);
+    }
 }
 
 static void stream_handshake_timeout(np_timer *t, uint64_t seq)
@@ -124,7 +160,9 @@ static int stream_attach_pipe(np_stream *st)
     }
     atomic_init(&sp->write_scheduled, 0);
     atomic_init(&sp->read_stalled, 0);
+    atomic_init(&sp->reader, NP_STREAM_READER_LOOP);
     sp->conn = st;
+    sp->rconn = st;
     sp->fd = st->ioh.fd;
     np_format_peer(st->ep, st->ioh.fd, p->remote, sizeof(p->remote));
     sp->ipc = st->ops->ipc;
@@ -229,7 +267,7 @@ static void stream_event(np_ioh *h, uint32_t ev)
     default:
         return;
     }
-    if ((ev & NP_IO_IN) && np_stream_read_some(st) != 0) {
+    if ((ev & NP_IO_IN) && np_stream_loop_read(st) != 0) {
         np_stream_conn_close(st, 1);
         return;
     }
@@ -242,21 +280,16 @@ static np_stream *stream_alloc(np_ep *ep, const np_stream_ops *ops)
     np_stream *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    /* rbuf and wbuf (64 KiB each) come with the first read and the first staged write
-     * (stream_io.c): an idle connection, or one that only ever sends, holds neither. */
-    st->batch = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->batch));
-    st->fhdr = calloc(NP_STREAM_BATCH_MAX, sizeof(*st->fhdr));
-    st->iov = calloc(NP_STREAM_IOV_MAX, sizeof(*st->iov));
-    if (ops->conn_size)
-        st->tdata = calloc(1, ops->conn_size);
-    if (!st->batch || !st->fhdr || !st->iov ||
-        (ops->conn_size && !st->tdata)) {
+    /* No buffers up front: reads go through the I/O thread's shared buffer, and a batch
+     * being written borrows its storage (stream_io.c), so an idle connection holds neither. */
+    if (ops->conn_size && !(st->tdata = calloc(1, ops->conn_size))) {
         stream_free(st);
         return NULL;
     }
     st->ep = ep;
     st->sock = ep->sock;
     st->ops = ops;
+    atomic_init(&st->holds, 1);
     return st;
 }
 

@@ -7,10 +7,11 @@
 
 #include "platform/sockio.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_RBUF_SIZE 65536
+#define STREAM_RBUF_SIZE 65536       /* one read of small frames */
 #define STREAM_DIRECT_READ_MIN 16384  /* bodies at least this big are read straight into place */
 #define STREAM_WBUF_SIZE 65536        /* small frames are copied together into one write */
 #define STREAM_SMALL_FRAME 2048       /* frames up to this size are copied, larger gathered */
@@ -32,15 +33,38 @@ ssize_t np_stream_writev(np_stream *st, const struct iovec *iov, int iovcnt)
     return sendmsg(st->ioh.fd, &mh, NP_MSG_NOSIGNAL);
 }
 
-size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
+size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_msg *m)
 {
     if (st->ops->framing)
-        return st->ops->framing->encode_hdr(st, out, len);
+        return st->ops->framing->encode_hdr(st, out, len, m);
     np_frame_encode_hdr(out, st->ops->ipc, len);
     return np_frame_hdr_len(st->ops->ipc);
 }
 
 /* ---- reading ------------------------------------------------------------------------- */
+
+/* Received bytes land in a buffer of the reading thread (the I/O thread, or a caller
+ * reading directly), shared by every connection it reads: a read cuts every complete frame
+ * out before it returns (a partial frame goes into the decoder, which keeps its header and
+ * its body in the message being filled). Only the bytes of a connection whose inbound queue
+ * is full stay behind, in storage of its own sized to them, so no connection holds a read
+ * buffer of its own. The buffer is freed when its thread ends. */
+static pthread_key_t stream_rbuf_key;
+static pthread_once_t stream_rbuf_once = PTHREAD_ONCE_INIT;
+
+static void stream_rbuf_key_init(void) { pthread_key_create(&stream_rbuf_key, free); }
+
+static uint8_t *stream_thread_rbuf(void)
+{
+    pthread_once(&stream_rbuf_once, stream_rbuf_key_init);
+    uint8_t *buf = pthread_getspecific(stream_rbuf_key);
+    if (!buf && (buf = malloc(STREAM_RBUF_SIZE)) != NULL &&
+        pthread_setspecific(stream_rbuf_key, buf) != 0) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
 
 static int stream_inbound_room(np_pipe *p) { return np_ring_has_room(&p->inq, p->in_limit); }
 
@@ -78,11 +102,18 @@ static ssize_t stream_decode(np_stream *st, np_msg **m)
     return np_decoder_feed(&st->dec, buf, len, m);
 }
 
+/* No room in the inbound ring: pause (I/O thread) or stop (a direct reader, who takes
+ * messages next). Returns 1 if reading may go on after all. */
+static int stream_full(np_stream *st, int direct)
+{
+    return direct ? stream_inbound_room(st->pipe) : stream_stall_reading(st);
+}
+
 /* Cut every complete frame out of rbuf. 0: done (or paused), -1: close. *delivered counts. */
-static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
+static int stream_drain_rbuf(np_stream *st, int direct, int *delivered, int *paused)
 {
     while (st->roff < st->rlen) {
-        if (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)) {
+        if (!stream_inbound_room(st->pipe) && !stream_full(st, direct)) {
             *paused = 1;
             return 0;
         }
@@ -97,7 +128,29 @@ static int stream_drain_rbuf(np_stream *st, int *delivered, int *paused)
             (*delivered)++;
         }
     }
+    if (!st->rbuf_shared)
+        free(st->rbuf);  /* bytes kept while reading was paused, all delivered now */
+    st->rbuf = NULL;
+    st->rbuf_shared = 0;
     st->roff = st->rlen = 0;
+    return 0;
+}
+
+/* Move the bytes left in the shared buffer (reading paused) into storage of the
+ * connection's own. 0, or -1 (no memory). */
+static int stream_keep_rest(np_stream *st)
+{
+    if (!st->rbuf_shared)
+        return 0;
+    size_t n = st->rlen - st->roff;
+    uint8_t *own = malloc(n);
+    if (!own)
+        return -1;
+    memcpy(own, st->rbuf + st->roff, n);
+    st->rbuf = own;
+    st->rbuf_shared = 0;
+    st->roff = 0;
+    st->rlen = n;
     return 0;
 }
 
@@ -123,25 +176,29 @@ static ssize_t stream_read_once(np_stream *st, size_t *asked, int *delivered)
     }
     size_t hdr_left = st->ops->framing ? 0 : np_frame_hdr_len(st->ops->ipc) - st->dec.hdr_have;
     *asked = st->large && space == 0 && hdr_left > 0 ? hdr_left : STREAM_RBUF_SIZE;
-    if (!st->rbuf && !(st->rbuf = malloc(STREAM_RBUF_SIZE))) {
+    st->rbuf = stream_thread_rbuf();  /* empty: the previous bytes were all cut out */
+    if (!st->rbuf) {
         errno = ENOMEM;
         return -1;
     }
+    st->rbuf_shared = 1;
+    st->roff = st->rlen = 0;
     r = np_stream_recv(st, st->rbuf, *asked);
     if (r > 0)
         st->rlen = (size_t)r;
     return r;
 }
 
-int np_stream_read_some(np_stream *st)
+/* Read and deliver (*delivered counts messages). 0, or -1: close. */
+static int stream_read(np_stream *st, int direct, int *delivered_out)
 {
     int delivered = 0, paused = 0, rc = 0, drained = 0;
     for (int iter = 0; iter < 64; iter++) {
-        if (stream_drain_rbuf(st, &delivered, &paused) != 0) {
+        if (stream_drain_rbuf(st, direct, &delivered, &paused) != 0) {
             rc = -1;
             break;
         }
-        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_stall_reading(st)))
+        if (drained || paused || (!stream_inbound_room(st->pipe) && !stream_full(st, direct)))
             break;
         size_t asked;
         ssize_t r = stream_read_once(st, &asked, &delivered);
@@ -162,12 +219,114 @@ int np_stream_read_some(np_stream *st)
         if ((size_t)r < asked && !st->ops->read_buffers)
             drained = 1;
     }
+    /* The thread's buffer must be empty before it reads another connection: cut what the
+     * last read brought, and keep what a full inbound queue could not take yet. */
+    if (rc == 0 && st->roff < st->rlen &&
+        stream_drain_rbuf(st, direct, &delivered, &paused) != 0)
+        rc = -1;
+    if (rc == 0 && st->roff < st->rlen && stream_keep_rest(st) != 0)
+        rc = -1;
+    if (st->rbuf_shared) {
+        st->rbuf = NULL;  /* closing (rc -1) or empty: nothing of this connection stays */
+        st->rbuf_shared = 0;
+        st->roff = st->rlen = 0;
+    }
+    *delivered_out = delivered;
+    return rc;
+}
+
+int np_stream_read_some(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 0, &delivered);
     if (delivered)
         np_sock_notify_in(st->sock, 1);
     return rc;
 }
 
+int np_stream_read_direct(np_stream *st)
+{
+    int delivered;
+    int rc = stream_read(st, 1, &delivered);
+    return rc ? rc : delivered;
+}
+
+/* The I/O thread's turn (sp->reader, see stream_read.c). */
+int np_stream_loop_read(np_stream *st)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(st->pipe);
+    int v = NP_STREAM_READER_LOOP;
+    if (!atomic_compare_exchange_strong(&sp->reader, &v, NP_STREAM_READER_LOOP_BUSY))
+        return 0;  /* a caller reads it, or it is on its way out */
+    int rc = np_stream_read_some(st);
+    atomic_store(&sp->reader, rc ? NP_STREAM_READER_DOOMED : NP_STREAM_READER_LOOP);
+    return rc;
+}
+
 /* ---- writing ------------------------------------------------------------------------- */
+
+/*
+ * A batch being written needs iovecs, the large messages they point into, their frame
+ * headers and the staging buffer of small frames (~70 KiB together). A connection holds
+ * them only while it has a batch in flight: once its queue is drained they go back to the
+ * I/O thread's one spare set, which the next connection to write takes, so idle
+ * connections hold none and a busy thread does not allocate per burst.
+ */
+typedef struct stream_wspace {
+    struct iovec iov[NP_STREAM_IOV_MAX];  /* first: st->iov is the block's address */
+    np_msg *batch[NP_STREAM_BATCH_MAX];
+    uint8_t fhdr[NP_STREAM_BATCH_MAX][NP_STREAM_HDR_MAX];
+} stream_wspace;
+
+static struct {
+    stream_wspace *ws;
+    uint8_t *wbuf;
+} stream_spare;  /* I/O thread only */
+
+static int stream_take_wspace(np_stream *st)
+{
+    stream_wspace *ws = stream_spare.ws;
+    if (ws) {
+        stream_spare.ws = NULL;
+        st->wbuf = stream_spare.wbuf;
+        stream_spare.wbuf = NULL;
+    } else if (!(ws = malloc(sizeof(*ws)))) {
+        return -1;
+    }
+    st->iov = ws->iov;
+    st->batch = ws->batch;
+    st->fhdr = ws->fhdr;
+    return 0;
+}
+
+/* Nothing in flight: hand the batch storage back (kept as the spare, or freed). */
+static void stream_release_wspace(np_stream *st)
+{
+    if (!st->iov)
+        return;
+    stream_wspace *ws = (stream_wspace *)(void *)st->iov;
+    if (!stream_spare.ws) {
+        stream_spare.ws = ws;
+        stream_spare.wbuf = st->wbuf;
+    } else {
+        free(ws);
+        free(st->wbuf);
+    }
+    st->iov = NULL;
+    st->batch = NULL;
+    st->fhdr = NULL;
+    st->wbuf = NULL;
+}
+
+void np_stream_free_wspace(np_stream *st)
+{
+    free(st->iov);  /* the workspace block starts with the iovecs */
+    free(st->wbuf);
+    st->iov = NULL;
+    st->batch = NULL;
+    st->fhdr = NULL;
+    st->wbuf = NULL;
+}
 
 /* Advance the batch's iovecs past n written bytes. */
 static void stream_consume_iov(np_stream *st, size_t n)
@@ -197,7 +356,7 @@ static int stream_stage_small(np_stream *st, np_msg *m)
 {
     uint8_t hdr[NP_STREAM_HDR_MAX];
     size_t wire = np_msg_wire_len(m);
-    size_t hl = np_stream_encode_hdr(st, hdr, wire);
+    size_t hl = np_stream_encode_hdr(st, hdr, wire, m);
     if (st->wlen + hl + wire > STREAM_WBUF_SIZE)
         return -1;
     uint8_t *dst = st->wbuf + st->wlen;
@@ -217,7 +376,7 @@ static int stream_stage_large(np_stream *st, np_msg *m)
 {
     size_t wire = np_msg_wire_len(m);
     int i = st->nbatch;
-    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire);
+    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire, m);
     if (st->ops->framing && st->ops->framing->filter) {
         np_msg *copy = np_msg_flat_copy(m);
         if (!copy)
@@ -290,10 +449,13 @@ int np_stream_write_some(np_stream *st)
     }
     for (;;) {
         if (st->iov_pos >= st->niov) {
+            if (!st->iov && stream_take_wspace(st) != 0)
+                return -1;  /* out of memory: nothing can be written */
             if (stream_fill_batch(st) == 0) {
                 atomic_store(&sp->write_scheduled, 0);
                 if (np_ring_count(&sp->outq) > 0 && !atomic_exchange(&sp->write_scheduled, 1))
                     continue;
+                stream_release_wspace(st);
                 np_loop_set_events(&st->ioh, NP_IO_IN & st->ioh.events ? NP_IO_IN : 0);
                 return 0;
             }

@@ -29,7 +29,7 @@ static void stream_kick_read_cmd(void *arg)
     np_stream *st = np_stream_pipe_of(p)->conn;
     if (st && st->state == NP_STREAM_ACTIVE) {
         np_loop_set_events(&st->ioh, st->ioh.events | NP_IO_IN);
-        if (np_stream_read_some(st) != 0)
+        if (np_stream_loop_read(st) != 0)
             np_stream_conn_close(st, 1);
     }
     np_pipe_unref(p);

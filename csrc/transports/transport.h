@@ -84,6 +84,24 @@ typedef struct np_transport {
      * NP_SEND_GIL_HELD in core.h). sock->lock held; NULL for transports to other
      * processes. */
     int (*pipe_peer_asleep)(np_pipe *p);
+    /*
+     * Direct receive (optional; all three or none). A caller about to sleep until this pipe
+     * has a message may read the connection itself, on its own thread, instead of the I/O
+     * thread reading and then waking it. One reader at a time: while a caller owns the read
+     * side, the I/O thread neither watches nor reads the connection.
+     * pipe_read_begin: sock->lock held, p attached and not dead. Take the read side and
+     *   return the descriptor to poll for input, or -1 (not now: the I/O thread is reading,
+     *   another caller owns it, the connection cannot be read from outside the I/O thread).
+     * pipe_read_some: the owner, no lock held. Read what has arrived and push complete
+     *   messages on p->inq without notifying anyone (the caller takes them next). Returns
+     *   how many were pushed (0: nothing yet, poll again), or -1: the connection is closed
+     *   or broken (the I/O thread closes it); stop reading and end.
+     * pipe_read_end: the owner, sock->lock held again: give the read side back to the I/O
+     *   thread, which reads on if bytes are left. The descriptor may be closed after this.
+     */
+    int (*pipe_read_begin)(np_pipe *p);
+    int (*pipe_read_some)(np_pipe *p);
+    void (*pipe_read_end)(np_pipe *p);
     /* The last reference to the pipe went (any thread, no lock): free what p->tdata owns. */
     void (*pipe_fini)(np_pipe *p);
 

@@ -5,10 +5,12 @@
  * The engine's upgrade step runs the TLS handshake (wss), then the HTTP upgrade (ws_http.h):
  * the client asks for the server's socket type in Sec-WebSocket-Protocol, which also stands
  * for the SP handshake (none follows). Each SP message is one WebSocket message
- * (ws_frame.h); the opcode of outgoing ones is NN_WS_MSG_TYPE (binary unless set to text),
- * read when the connection starts. Bound endpoints share one listening socket per address
- * (ws_listener.h), which reads the request head and hands the connection to the endpoint
- * serving its path; that endpoint's socket checks the subprotocol and answers.
+ * (ws_frame.h); the opcode of outgoing ones is the message's own NN_WS_MSG_TYPE (its kind)
+ * if it has one, else the socket's (binary unless set to text, read when the connection
+ * starts); received messages carry their opcode as their kind. Bound endpoints share one
+ * listening socket per address (ws_listener.h), which reads the request head and hands the
+ * connection to the endpoint serving its path; that endpoint's socket checks the
+ * subprotocol and answers.
  */
 #include "transports/net_url.h"
 #include "transports/tls_stream.h"
@@ -344,14 +346,16 @@ static int ws_upgrade_step(np_stream *st)
 
 /* ---- framing -------------------------------------------------------------------------- */
 
-static size_t ws_encode_hdr(np_stream *st, uint8_t *out, uint64_t len)
+static size_t ws_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_msg *m)
 {
     ws_conn *c = st->tdata;
+    /* A message's own NN_WS_MSG_TYPE (its kind; the values are the opcodes) wins. */
+    int opcode = m->kind == NP_WS_OP_TEXT || m->kind == NP_WS_OP_BINARY ? m->kind : c->opcode;
     if (!st->outgoing)
-        return np_ws_encode_hdr(out, c->opcode, 1, len, NULL);
+        return np_ws_encode_hdr(out, opcode, 1, len, NULL);
     uint64_t r = ws_next_random(c);
     memcpy(c->mask, &r, 4);
-    return np_ws_encode_hdr(out, c->opcode, 1, len, c->mask);
+    return np_ws_encode_hdr(out, opcode, 1, len, c->mask);
 }
 
 static void ws_filter(np_stream *st, uint8_t *bytes, size_t n, uint64_t offset)
@@ -420,6 +424,7 @@ static ssize_t ws_decode(np_stream *st, const uint8_t *buf, size_t len, np_msg *
         used += (size_t)n;
         switch (ev) {
         case NP_WS_EV_MESSAGE:
+            m->kind = (uint8_t)c->dec.msg_opcode_done;  /* seen as NN_WS_MSG_TYPE */
             *out = m;
             return (ssize_t)used;
         case NP_WS_EV_PING:

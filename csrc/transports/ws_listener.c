@@ -4,8 +4,8 @@
 #include "platform/sockio.h"
 #include "transports/stream.h"
 #include "transports/ws_http.h"
+#include "transports/ws_path.h"
 
-#include <ctype.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -50,29 +50,6 @@ static np_ws_listener *registry;
 
 /* ---- paths ------------------------------------------------------------------------------ */
 
-static int hexval(int c)
-{
-    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
-}
-
-/* The form paths are compared in: no query, escapes decoded (not %00), no trailing '/'. */
-static void ws_path_key(const char *in, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (const char *p = in; *p && *p != '?' && *p != '#' && n + 1 < cap; p++) {
-        if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]) &&
-            (p[1] != '0' || p[2] != '0')) {
-            out[n++] = (char)(hexval((unsigned char)p[1]) * 16 + hexval((unsigned char)p[2]));
-            p += 2;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    while (n > 0 && out[n - 1] == '/')
-        n--;
-    out[n] = 0;
-}
-
 static np_ws_binder *binder_with_path(np_ws_listener *l, const char *key)
 {
     for (np_ws_binder *b = l->binders; b; b = b->next)
@@ -85,7 +62,7 @@ static np_ws_binder *binder_with_path(np_ws_listener *l, const char *key)
 static np_ws_binder *binder_for(np_ws_listener *l, const char *path)
 {
     char key[NP_URL_PATH_MAX];
-    ws_path_key(path, key, sizeof(key));
+    np_ws_path_key(path, key, sizeof(key));
     pthread_mutex_lock(&registry_lock);
     np_ws_binder *b = binder_with_path(l, key);
     if (!b)
@@ -408,7 +385,7 @@ int np_ws_listener_join(np_ws_binder *b, np_ep *ep, const np_hostport *hp, int s
 {
     memset(b, 0, sizeof(*b));
     b->ep = ep;
-    ws_path_key(hp->has_path ? hp->path : "", b->path, sizeof(b->path));
+    np_ws_path_key(hp->has_path ? hp->path : "", b->path, sizeof(b->path));
     struct sockaddr_storage want;
     socklen_t len = sizeof(want);
     int rc = np_hostport_resolve(hp, 1, ep->ipv4only, &want, &len);

@@ -14,6 +14,8 @@ cdef extern from "core.h" nogil:
     int NP_DEADLINE_UNSET_VALUE "NP_DEADLINE_UNSET"
     int NP_DONTWAIT
     int NP_SEND_GIL_HELD
+    int NP_SEND_KIND_MASK
+    int NP_SEND_KIND(int kind)
     int NP_HAUSNUMERO
     int NP_EFSM
     int NP_ETERM
@@ -34,6 +36,9 @@ cdef extern from "core.h" nogil:
     int NP_IPC
     int NP_TCP
     int NP_WS
+    int NP_WS_MSG_TYPE
+    int NP_WS_MSG_TYPE_TEXT
+    int NP_WS_MSG_TYPE_BINARY
     int NP_LINGER
     int NP_SNDBUF
     int NP_RCVBUF
@@ -95,6 +100,8 @@ cdef extern from "core.h" nogil:
     const uint8_t *np_msg_hdr(const np_msg *m)
     size_t np_msg_hdr_len(const np_msg *m)
     void np_msg_free(np_msg *m)
+    uint8_t np_msg_kind(const np_msg *m)
+    void np_msg_set_kind(np_msg *m, uint8_t kind)
     int np_ctx_open(int s)
     int np_ctx_close(int s, int ctx)
     int np_ctx_send(int s, int ctx, const np_iov *iov, int n, int flags, int64_t *deadline)

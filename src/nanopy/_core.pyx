@@ -29,7 +29,7 @@ from libc.errno cimport (
     ENOPROTOOPT,
     ETIMEDOUT,
 )
-from libc.stdint cimport INT64_MIN, int64_t, uint64_t
+from libc.stdint cimport INT64_MIN, int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 
 from nanopy import _explain
@@ -170,19 +170,52 @@ cdef object _body_object(np_msg *m):
 
 
 include "monitor.pxi"
+include "control.pxi"
 
 
 cdef class Message:
-    """A received message whose body is exposed through the buffer protocol without a copy.
+    """A message whose body is exposed through the buffer protocol without a copy.
 
-    ``bytes(msg)`` copies it; ``memoryview(msg)`` does not. ``header`` is the SP header
-    (non-empty only on raw sockets).
+    ``recv_msg()`` returns one; ``bytes(msg)`` copies the body, ``memoryview(msg)`` does
+    not. ``header`` is the SP header (non-empty only on raw sockets); ``ws_msg_type`` the
+    WebSocket message type it came with. ``Message(data, ws_msg_type=...)`` builds one to
+    send: ``send()`` honours its ``ws_msg_type``.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The body (copied unless it is a bytes object).
+    ws_msg_type : int or None
+        ``NN_WS_MSG_TYPE_TEXT`` or ``NN_WS_MSG_TYPE_BINARY`` to send it as a text or binary
+        WebSocket message whatever the socket's ``NN_WS_MSG_TYPE``; None follows the socket.
+
+    Raises
+    ------
+    NNError
+        EINVAL for a ``ws_msg_type`` other than None, 1 or 2.
     """
+
+    def __init__(self, data=b"", *, ws_msg_type=None):
+        cdef int kind = _ws_kind(ws_msg_type)
+        body = data if type(data) is bytes else bytes(memoryview(data))
+        if self._views:
+            raise BufferError("Message is exported by a memoryview")
+        cdef np_msg *m = np_msg_wrap(PyBytes_AS_STRING(body), <size_t>PyBytes_GET_SIZE(body),
+                                     np_defer_release, <void *>body)
+        if m is NULL:
+            raise MemoryError()
+        Py_INCREF(body)  # given back through the deferred queue when the message goes
+        np_msg_set_kind(m, <uint8_t>kind)
+        if self._msg is not NULL:
+            np_msg_free(self._msg)
+            _drain_released()
+        self._msg = m
 
     def __dealloc__(self):
         if self._msg is not NULL:
             np_msg_free(self._msg)
             self._msg = NULL
+            _drain_released()
 
     def __len__(self):
         return np_msg_body_len(self._msg) if self._msg is not NULL else 0
@@ -208,6 +241,23 @@ cdef class Message:
     def pipe(self):
         """Id of the connection the message came through (as monitor events name it)."""
         return np_msg_pipe(self._msg) if self._msg is not NULL else 0
+
+    @property
+    def ws_msg_type(self):
+        """The WebSocket message type: received over ws or wss, the frame's
+        (``NN_WS_MSG_TYPE_TEXT`` 1 or ``NN_WS_MSG_TYPE_BINARY`` 2), else None. Set it (1, 2 or
+        None) before sending the message: ws and wss then send it as that type whatever
+        the socket's ``NN_WS_MSG_TYPE``; other transports ignore it. A bad value raises
+        NNError (EINVAL)."""
+        cdef int kind = np_msg_kind(self._msg) if self._msg is not NULL else 0
+        return kind if kind else None
+
+    @ws_msg_type.setter
+    def ws_msg_type(self, value):
+        cdef int kind = _ws_kind(value)
+        if self._msg is NULL:
+            self.__init__(b"")
+        np_msg_set_kind(self._msg, <uint8_t>kind)
 
     def __getbuffer__(self, Py_buffer *view, int flags):
         if flags & PyBUF_WRITABLE:
@@ -288,6 +338,8 @@ cdef int _send_data(int s, object data, int flags) except -1:
         iov.base = PyBytes_AS_STRING(data)
         iov.len = <size_t>PyBytes_GET_SIZE(data)
         return _send_iov(s, &iov, 1, NULL, 0, 0, flags, iov.len)
+    if type(data) is Message and (<Message>data)._msg is not NULL:
+        flags |= NP_SEND_KIND(np_msg_kind((<Message>data)._msg))  # its NN_WS_MSG_TYPE
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         iov.base = view.buf
@@ -297,8 +349,12 @@ cdef int _send_data(int s, object data, int flags) except -1:
         PyBuffer_Release(&view)
 
 
-cdef int _send_parts(int s, iov, control, int flags) except -1:
-    """Send the concatenation of ``iov``'s parts as one message, with an optional SP header."""
+cdef int _send_parts(int s, iov, control, int flags, int kind=0) except -1:
+    """Send the concatenation of ``iov``'s parts as one message, with an optional SP header
+    and NN_WS_MSG_TYPE (``control``: the header, or nn_sendmsg's entries; ``kind`` wins over
+    an entry's type)."""
+    control, entry_kind = _split_control(control)
+    flags |= NP_SEND_KIND(kind if kind else entry_kind)
     parts = list(iov)
     cdef int n = len(parts)
     cdef Py_buffer *views = <Py_buffer *>PyMem_Malloc(sizeof(Py_buffer) * (n + 1))
@@ -378,9 +434,12 @@ cdef Py_ssize_t _recv_into(int s, buffer, int flags) except -1:
         PyBuffer_Release(&view)
 
 
-cdef tuple _recv_with_header(int s, int flags):
+cdef tuple _recv_with_header(int s, int flags, list control=None):
+    """(body, SP header); ``control``, when given, receives nn_recvmsg's control entries."""
     cdef np_msg *m = _recv_msg(s, flags)
     try:
+        if control is not None:
+            control[:] = _control_of(m)
         return (PyBytes_FromStringAndSize(<const char *>np_msg_body(m),
                                           <Py_ssize_t>np_msg_body_len(m)),
                 PyBytes_FromStringAndSize(<const char *>np_msg_hdr(m),
@@ -408,11 +467,14 @@ cdef object _try_send(int s, data):
     cdef np_iov iov
     cdef int64_t deadline = DEADLINE_UNSET
     cdef int rc
+    cdef int flags = NP_DONTWAIT
+    if type(data) is Message and (<Message>data)._msg is not NULL:
+        flags |= NP_SEND_KIND(np_msg_kind((<Message>data)._msg))  # its NN_WS_MSG_TYPE
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         iov.base = view.buf
         iov.len = <size_t>view.len
-        rc = np_send(s, &iov, 1, NULL, 0, 0, NP_DONTWAIT, &deadline)
+        rc = np_send(s, &iov, 1, NULL, 0, 0, flags, &deadline)
     finally:
         PyBuffer_Release(&view)
     if rc == -EAGAIN:
@@ -768,6 +830,7 @@ def nn_send(s, data, flags=0):
         Socket id.
     data : bytes-like
         bytes, bytearray, memoryview, a numpy array... (anything with the buffer protocol).
+        A ``Message`` goes with its ``ws_msg_type``.
     flags : int
         0 to wait while the socket cannot send, ``NN_DONTWAIT`` not to.
 
@@ -783,7 +846,7 @@ def nn_send(s, data, flags=0):
         (``nanopy.Timeout``) when NN_SNDTIMEO expires, EFSM when the protocol's state forbids
         a send (REP before a request), EBADF, ETERM.
     """
-    return _send_data(_cint(s, EBADF), data, _cint(flags, EINVAL))
+    return _send_data(_cint(s, EBADF), data, _cint(flags, EINVAL) & ~NP_SEND_KIND_MASK)
 
 
 def nn_sendmsg(s, iov, control=None, flags=0):
@@ -795,8 +858,12 @@ def nn_sendmsg(s, iov, control=None, flags=0):
         Socket id.
     iov : iterable of bytes-like
         The parts, in order.
-    control : bytes-like or None
-        The SP header (raw sockets only).
+    control : bytes-like, sequence of (level, type, data), or None
+        The SP header (raw sockets only), or nanomsg's control entries:
+        ``(PROTO_SP, SP_HDR, header)`` and ``(NN_WS, NN_WS_MSG_TYPE, bytes([t]))`` with
+        ``t`` ``NN_WS_MSG_TYPE_TEXT`` or ``NN_WS_MSG_TYPE_BINARY`` (an int is taken too),
+        which sends this message over ws/wss as that type whatever the socket's option;
+        other transports ignore it. nn_recvmsg's entries can be passed back as they are.
     flags : int
         0 or ``NN_DONTWAIT``.
 
@@ -808,9 +875,10 @@ def nn_sendmsg(s, iov, control=None, flags=0):
     Raises
     ------
     NNError
-        As nn_send.
+        As nn_send; EINVAL (nothing sent) for an unknown or repeated entry, a message type
+        other than 1 or 2, or type data that is not one byte.
     """
-    return _send_parts(_cint(s, EBADF), iov, control, _cint(flags, EINVAL))
+    return _send_parts(_cint(s, EBADF), iov, control, _cint(flags, EINVAL) & ~NP_SEND_KIND_MASK)
 
 
 def nn_recv(s, flags=0):
@@ -886,7 +954,7 @@ def nn_recv_into(s, buffer, flags=0):
     return _recv_into(_cint(s, EBADF), buffer, _cint(flags, EINVAL))
 
 
-def nn_recvmsg(s, flags=0):
+def nn_recvmsg(s, flags=0, control=None):
     """Receive one message with its SP header.
 
     Parameters
@@ -895,6 +963,11 @@ def nn_recvmsg(s, flags=0):
         Socket id.
     flags : int
         0 or ``NN_DONTWAIT``.
+    control : list or None
+        When a list is given, its contents are replaced by the message's control entries,
+        as C's nn_recvmsg fills its control buffer: ``(PROTO_SP, SP_HDR, header)`` first,
+        then ``(NN_WS, NN_WS_MSG_TYPE, bytes([opcode]))`` for a message that came over ws
+        or wss (1 text, 2 binary).
 
     Returns
     -------
@@ -905,8 +978,12 @@ def nn_recvmsg(s, flags=0):
     ------
     NNError
         As nn_recv.
+    TypeError
+        ``control`` is neither None nor a list (checked before anything is received).
     """
-    return _recv_with_header(_cint(s, EBADF), _cint(flags, EINVAL))
+    if control is not None and type(control) is not list:
+        raise TypeError("control must be a list (it receives the control entries) or None")
+    return _recv_with_header(_cint(s, EBADF), _cint(flags, EINVAL), control)
 
 
 def try_recv(s):
@@ -1113,7 +1190,8 @@ cdef class Socket:
         Parameters
         ----------
         data : bytes-like
-            bytes, bytearray, memoryview, a numpy array...
+            bytes, bytearray, memoryview, a numpy array... A ``Message`` goes with its
+            ``ws_msg_type`` (over ws/wss, that WebSocket message type for this message).
         block : bool
             False raises ``nanopy.Again`` instead of waiting.
 
@@ -1194,7 +1272,7 @@ cdef class Socket:
         """
         return _recv_into(_live_id(self), buffer, 0 if block else NP_DONTWAIT)
 
-    def sendmsg(self, parts, header=None, *, bint block=True):
+    def sendmsg(self, parts, header=None, *, bint block=True, ws_msg_type=None):
         """Send several parts as one message, with an SP header on raw sockets.
 
         Parameters
@@ -1202,9 +1280,13 @@ cdef class Socket:
         parts : sequence of bytes-like
             Concatenated in order.
         header : bytes-like or None
-            The SP header (raw sockets only).
+            The SP header (raw sockets only); nn_sendmsg's control entries are taken too.
         block : bool
             False raises ``nanopy.Again`` instead of waiting.
+        ws_msg_type : int or None
+            ``NN_WS_MSG_TYPE_TEXT`` or ``NN_WS_MSG_TYPE_BINARY``: over ws/wss this message
+            goes as that type whatever the socket's ``NN_WS_MSG_TYPE`` (other transports
+            ignore it). None follows the socket.
 
         Returns
         -------
@@ -1214,9 +1296,10 @@ cdef class Socket:
         Raises
         ------
         NNError
-            As send().
+            As send(); EINVAL (nothing sent) for a ``ws_msg_type`` other than None, 1 or 2.
         """
-        return _send_parts(_live_id(self), parts, header, 0 if block else NP_DONTWAIT)
+        return _send_parts(_live_id(self), parts, header, 0 if block else NP_DONTWAIT,
+                           _ws_kind(ws_msg_type))
 
     def recvmsg(self, *, bint block=True):
         """Receive one message with its SP header.
@@ -1502,11 +1585,14 @@ def ctx_send(s, ctx, data):
     cdef np_iov iov
     cdef int64_t deadline = DEADLINE_UNSET
     cdef int rc
+    cdef int flags = 0
+    if type(data) is Message and (<Message>data)._msg is not NULL:
+        flags = NP_SEND_KIND(np_msg_kind((<Message>data)._msg))  # its NN_WS_MSG_TYPE
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         iov.base = view.buf
         iov.len = <size_t>view.len
-        rc = np_ctx_send(c_s, c_ctx, &iov, 1, 0, &deadline)
+        rc = np_ctx_send(c_s, c_ctx, &iov, 1, flags, &deadline)
         return _check(rc, c_s, OP_SEND)
     finally:
         PyBuffer_Release(&view)

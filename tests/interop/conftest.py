@@ -87,6 +87,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         ("interop extras", "tests/interop/test_interop_extras.py"),
         ("interop topologies", "tests/interop/test_interop_topologies.py"),
         ("interop ws/wss/tls+tcp/abstract", "tests/interop/test_interop_secure.py"),
+        ("interop ws paths sharing a port", "tests/interop/test_interop_ws_paths.py"),
     ):
         counts = count_outcomes(terminalreporter, module)
         if any(counts.values()):
