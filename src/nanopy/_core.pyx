@@ -1327,7 +1327,8 @@ cdef class Socket:
         Parameters
         ----------
         messages : sequence of bytes-like
-            The messages, in order.
+            The messages, in order (their bodies only: a ``Message``'s ``ws_msg_type`` is
+            not applied here; send such messages with ``send()``).
         block : bool
             False stops at the first message that would have to wait.
 
