@@ -58,11 +58,13 @@ static int stream_post(np_loop_task *t, void (*fn)(void *), np_pipe *p)
 static int stream_write_direct(np_pipe *p, np_stream_pipe *sp, np_msg *m)
 {
     uint8_t fhdr[9];
-    size_t hl = np_frame_hdr_len(sp->ipc);
-    np_frame_encode_hdr(fhdr, sp->ipc, np_msg_wire_len(m));
+    size_t hl = m->framed ? 0 : np_frame_hdr_len(sp->ipc);
     struct iovec iov[3];
     int n = 0;
-    iov[n++] = (struct iovec){fhdr, hl};
+    if (hl) {
+        np_frame_encode_hdr(fhdr, sp->ipc, np_msg_wire_len(m));
+        iov[n++] = (struct iovec){fhdr, hl};
+    }
     if (m->hdr_len)
         iov[n++] = (struct iovec){m->hdr, m->hdr_len};
     if (m->body_len)
@@ -134,6 +136,15 @@ int np_stream_pipe_pending(np_pipe *p)
 {
     np_stream_pipe *sp = np_stream_pipe_of(p);
     return np_ring_count(&sp->outq) > 0 || atomic_load(&sp->write_scheduled);
+}
+
+size_t np_stream_pipe_frame_hdr(np_pipe *p, uint8_t *out, uint64_t len)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    if (!sp->sp_framing)
+        return 0;
+    np_frame_encode_hdr(out, sp->ipc, len);
+    return np_frame_hdr_len(sp->ipc);
 }
 
 void np_stream_pipe_fini(np_pipe *p)
