@@ -456,6 +456,8 @@ int np_stream_write_some(np_stream *st)
                 if (np_ring_count(&sp->outq) > 0 && !atomic_exchange(&sp->write_scheduled, 1))
                     continue;
                 stream_release_wspace(st);
+                if (np_ring_oversized(&sp->outq))
+                    np_stream_trim_later(st);
                 np_loop_set_events(&st->ioh, NP_IO_IN & st->ioh.events ? NP_IO_IN : 0);
                 return 0;
             }
@@ -477,4 +479,42 @@ int np_stream_write_some(np_stream *st)
         if (st->iov_pos >= st->niov)
             stream_batch_done(st);
     }
+}
+
+/* ---- giving ring arrays back ------------------------------------------------------- */
+
+#define STREAM_TRIM_DELAY_MS 20  /* traffic that goes on within this keeps its ring arrays */
+
+/*
+ * Rings grow with a burst (up to 4,096 slots and the arrays they replaced) and would keep
+ * that size for the life of the connection. Once both are empty, the I/O thread gives their
+ * arrays back: it is the lock-free end of both rings (consumer of the outbound one,
+ * producer of the inbound one), and the other ends push and pop under the socket's lock,
+ * which it takes for the trim. It waits a little first, so a steady flow that empties its
+ * rings now and then does not give back and regrow them every time, and it never waits
+ * for the lock: when busy, it tries again later. A caller reading the descriptor directly
+ * also fills the inbound ring; that ring is left alone while a caller holds the read side.
+ */
+void np_stream_trim_later(np_stream *st)
+{
+    if (!st->trim_timer.armed)
+        np_timer_start(&st->trim_timer, STREAM_TRIM_DELAY_MS, 0);
+}
+
+void np_stream_trim_timeout(np_timer *t, uint64_t seq)
+{
+    (void)seq;
+    np_stream *st = t->owner;
+    if (st->state != NP_STREAM_ACTIVE || !st->pipe)
+        return;
+    np_pipe *p = st->pipe;
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    if (pthread_mutex_trylock(&p->sock->lock) != 0) {
+        np_stream_trim_later(st);
+        return;
+    }
+    np_ring_trim(&sp->outq);
+    if (atomic_load(&sp->reader) != NP_STREAM_READER_CALLER)
+        np_ring_trim(&p->inq);
+    pthread_mutex_unlock(&p->sock->lock);
 }
