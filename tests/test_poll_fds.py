@@ -185,6 +185,43 @@ def test_rcvfd_signalled_from_another_thread(nn) -> None:
     assert nanopy.nn_recv(b, nanopy.NN_DONTWAIT) == b"from thread"
 
 
+# The descriptors are kept in step with the socket only from their first use on (until then
+# a blocking call sleeps without them): the first getsockopt must bring them up to date.
+
+
+def test_rcvfd_first_taken_with_a_message_queued_is_readable_at_once(nn) -> None:
+    a, b = _pair(nn)
+    nanopy.nn_send(a, b"queued")  # inproc: in b's queue when nn_send returns
+    fd = _rcvfd(b)
+    assert _readable(fd, 0)
+    assert nanopy.nn_recv(b) == b"queued"
+    assert not _readable(fd, 0)
+
+
+def test_rcvfd_first_taken_after_blocking_receives(nn, addr) -> None:
+    a, b = _pair(nn, addr())
+    for _ in range(3):  # blocking receives that sleep before the descriptor exists
+        t = threading.Timer(0.05, lambda: nanopy.nn_send(a, b"later"))
+        t.start()
+        try:
+            assert nanopy.nn_recv(b) == b"later"
+        finally:
+            t.join()
+    nanopy.nn_send(a, b"one")
+    nanopy.nn_send(a, b"two")
+    assert nanopy.nn_recv(b) == b"one"
+    fd = _rcvfd(b)
+    assert _wait_readable(fd)  # "two" is queued or on its way
+    assert nanopy.nn_recv(b, nanopy.NN_DONTWAIT) == b"two"
+    assert not _readable(fd, 0.05)
+
+
+def test_sndfd_first_taken_on_a_connected_socket_is_readable_at_once(nn) -> None:
+    a, b = _pair(nn)
+    nanopy.nn_send(a, b"x")  # a's send readiness was set before anyone asked for its fd
+    assert _readable(_sndfd(a), 0)
+
+
 def test_readiness_fds_are_stable(nn) -> None:
     s = nn(nanopy.NN_PAIR)
     assert _rcvfd(s) == _rcvfd(s)

@@ -1,7 +1,8 @@
 """The extension built with AddressSanitizer + UndefinedBehaviorSanitizer runs a
 representative subset of the suite (sockets, every protocol, hostile peers, no-loss
-streams) and LeakSanitizer finds no leak reaching our code. The C core's own unit tests
-run under the sanitizers in test_csrc.py; the whole suite: tools/sanitize.sh."""
+streams, callers reading their connection directly) and LeakSanitizer finds no leak
+reaching our code. The C core's own unit tests run under the sanitizers in test_csrc.py;
+the whole suite: tools/sanitize.sh."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUBSET = ["tests/test_smoke.py", "tests/test_reqrep.py", "tests/test_survey.py",
           "tests/test_bus.py", "tests/test_hostile.py", "tests/test_contexts.py",
-          "tests/test_raw_headers.py", "tests/test_ws_paths.py"]
+          "tests/test_raw_headers.py", "tests/test_ws_paths.py", "tests/test_direct_read.py"]
 
 
 @pytest.mark.timeout(900)

@@ -266,14 +266,19 @@ def test_control_shapes():
         assert nanopy.nn_recv(a.id) == b"tuple"
 
 
-@pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
-def test_other_transports_ignore_the_property(transport, tmp_path):
+@pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp", "abstract", "tls+tcp"])
+def test_other_transports_ignore_the_property(transport, tmp_path, pki):
     """As nanomsg's tcp, ipc and inproc: the property is accepted, the message is delivered
     unchanged, and what arrives carries no WebSocket type."""
     address = {"inproc": f"inproc://ws-type-{id(tmp_path)}",
-               "ipc": f"ipc://{tmp_path}/s", "tcp": "tcp://127.0.0.1:0"}[transport]
-    with nanopy.Socket(nanopy.PAIR, recv_timeout=5000) as a, \
-         nanopy.Socket(nanopy.PAIR, recv_timeout=5000) as b:
+               "ipc": f"ipc://{tmp_path}/s", "tcp": "tcp://127.0.0.1:0",
+               "abstract": f"abstract://nanopy-ws-type-{id(tmp_path)}",
+               "tls+tcp": "tls+tcp://localhost:0"}[transport]
+    tls = transport == "tls+tcp"
+    with nanopy.Socket(nanopy.PAIR, recv_timeout=5000, tls=nanopy.TLSConfig(
+            server=True, cert_file=pki.server_cert, key_file=pki.server_key) if tls else None
+    ) as a, nanopy.Socket(nanopy.PAIR, recv_timeout=5000, tls=nanopy.TLSConfig(
+            server=False, ca_file=pki.ca) if tls else None) as b:
         b.connect(a.bind(address).url)
         nanopy.nn_sendmsg(b.id, [b"ctl"], [(NN_WS, NN_WS_MSG_TYPE, bytes([TEXT]))])
         b.send(nanopy.Message(b"msg", ws_msg_type=TEXT))

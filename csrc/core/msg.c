@@ -12,10 +12,79 @@ _Static_assert(sizeof(np_msg) <= 64, "np_msg grew past one cache line");
 static void msg_chunk_unref(np_chunk *c)
 {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        void *block = c->block;  /* read first: release may free a slab holding c */
         if (c->release)
             c->release(c->owner);
-        free(c->block);
+        free(block);
     }
+}
+
+/* ---- slabs: many small messages in one allocation (see msg.h) ------------------------- */
+
+struct np_msg_slab {
+    atomic_int refs;  /* the maker's hold + one per live chunk carved from it */
+    size_t size, used;
+    _Alignas(16) uint8_t data[];
+};
+
+#define MSG_HEAD_SIZE ((sizeof(np_msg) + 15) & ~(size_t)15)
+#define MSG_SLAB_MAX 16384  /* larger slabs would pin more memory per kept message */
+
+static void msg_slab_release(void *owner)
+{
+    np_msg_slab *sl = owner;
+    if (atomic_fetch_sub_explicit(&sl->refs, 1, memory_order_acq_rel) == 1)
+        free(sl);
+}
+
+/* A slab message lives just before its chunk, like an inline one (not a shared copy). */
+static int msg_in_slab(const np_msg *m)
+{
+    return m->chunk && m->chunk->block == NULL &&
+           (const uint8_t *)m->chunk == (const uint8_t *)m + MSG_HEAD_SIZE;
+}
+
+void np_msg_slab_drop(np_msg_slab **slab)
+{
+    if (*slab)
+        msg_slab_release(*slab);
+    *slab = NULL;
+}
+
+np_msg *np_msg_alloc_in(np_msg_slab **slab, size_t body_len, size_t hint)
+{
+    size_t need = (MSG_HEAD_SIZE + sizeof(np_chunk) + body_len + 15) & ~(size_t)15;
+    if (need > MSG_SLAB_MAX / 4)
+        return np_msg_alloc(body_len);
+    np_msg_slab *sl = *slab;
+    if (!sl || sl->size - sl->used < need) {
+        np_msg_slab_drop(slab);
+        size_t size = hint < need ? need : hint > MSG_SLAB_MAX ? MSG_SLAB_MAX : hint;
+        size = (size + 15) & ~(size_t)15;
+        if (!(sl = malloc(sizeof(*sl) + size)))
+            return NULL;
+        atomic_init(&sl->refs, 1);
+        sl->size = size;
+        sl->used = 0;
+        *slab = sl;
+    }
+    np_msg *m = (np_msg *)(sl->data + sl->used);
+    sl->used += need;
+    atomic_fetch_add_explicit(&sl->refs, 1, memory_order_relaxed);
+    m->chunk = (np_chunk *)((uint8_t *)m + MSG_HEAD_SIZE);
+    atomic_init(&m->chunk->refs, 1);
+    m->chunk->size = body_len;
+    m->chunk->block = NULL;
+    m->chunk->release = msg_slab_release;
+    m->chunk->owner = sl;
+    m->body = m->chunk->data;
+    m->body_len = body_len;
+    m->hdr = m->hdr_inline;
+    m->hdr_len = 0;
+    m->pipe = 0;
+    m->kind = 0;
+    m->framed = 0;
+    return m;
 }
 
 /* The chunk allocated in the same block as m (see np_chunk.block), or NULL. */
@@ -45,6 +114,7 @@ np_msg *np_msg_alloc(size_t body_len)
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
     m->pipe = 0;
+    m->framed = 0;
     m->kind = 0;
     return m;
 }
@@ -66,6 +136,7 @@ np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *o
     m->hdr = m->hdr_inline;
     m->hdr_len = 0;
     m->pipe = 0;
+    m->framed = 0;
     m->kind = 0;
     return m;
 }
@@ -90,6 +161,7 @@ np_msg *np_msg_share(const np_msg *m)
     c->hdr = c->hdr_inline;
     c->hdr_len = 0;
     c->pipe = m->pipe;
+    c->framed = m->framed;
     c->kind = m->kind;
     if (np_msg_set_hdr(c, m->hdr, m->hdr_len) != 0) {
         np_msg_free(c);
@@ -160,7 +232,7 @@ void np_msg_free(np_msg *m)
         return;
     if (m->hdr != m->hdr_inline)
         free(m->hdr);
-    if (msg_chunk_is_inline(m)) {
+    if (msg_chunk_is_inline(m) || msg_in_slab(m)) {
         msg_chunk_unref(m->chunk);  /* frees m too, unless a copy still shares the body */
         return;
     }

@@ -39,6 +39,8 @@ struct np_msg {
     uint8_t *hdr;        /* hdr_inline or heap */
     size_t hdr_len;
     uint32_t pipe;       /* received: id of the connection it came through (0: none) */
+    uint8_t framed;      /* the body is whole frames of the pipe's wire format, several
+                          * messages ready to write (see pipe_frame_hdr in transport.h) */
     uint8_t hdr_inline[NP_MSG_INLINE_HDR];
     /* A per-message property of the transport's frame, carried without being interpreted
      * here: the transport that writes frames with kinds sets it on receive and reads it on
@@ -56,6 +58,18 @@ np_msg *np_msg_alloc(size_t body_len);
  * runs once when the last reference goes.
  */
 np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *owner);
+/*
+ * Slabs: many small messages carved from one allocation, so a stream's receive pass makes
+ * one malloc (and the reader one free) per slab instead of per message, and the two threads
+ * do not fight over the allocator. A slab message is freed with np_msg_free like any other;
+ * the slab goes when its maker dropped it and its last message is freed (any thread).
+ */
+typedef struct np_msg_slab np_msg_slab;
+/* A message of body_len bytes carved from *slab (a new slab of about `hint` bytes, at most
+ * 16 KiB, when it has no room; bodies over 4 KiB get their own block). NULL: no memory. */
+np_msg *np_msg_alloc_in(np_msg_slab **slab, size_t body_len, size_t hint);
+/* The maker lets go of *slab (its live messages keep it); *slab becomes NULL. */
+void np_msg_slab_drop(np_msg_slab **slab);
 /* The owner of m's external body if it is exactly that whole buffer made with `release`. */
 void *np_msg_external_owner(const np_msg *m, np_release_fn release, size_t owner_len);
 

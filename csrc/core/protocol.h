@@ -49,6 +49,9 @@ typedef struct np_proto_ops {
     void (*pipe_rm)(np_sock *s, np_pipe *p);
     /* Non-blocking send: 0 (msg consumed), -EAGAIN (would block, msg kept) or -errno. */
     int (*send)(np_sock *s, np_msg *m);
+    /* The pipe every message of a batch would go to now, so a batch may be framed and
+     * handed over in one piece (PAIR's peer); NULL: send them one by one. May be NULL. */
+    np_pipe *(*batch_pipe)(np_sock *s);
     /* Non-blocking receive: 0 and *m, -EAGAIN or -errno (EFSM, ETIMEDOUT...). */
     int (*recv)(np_sock *s, np_msg **m);
     /* Would send / recv not block now (nanomsg's NN_SNDFD / NN_RCVFD meaning). */

@@ -27,6 +27,12 @@ static int pair_send(np_sock *s, np_msg *m)
     return st->peer ? np_pipe_send(st->peer, m) : -EAGAIN;
 }
 
+static np_pipe *pair_batch_pipe(np_sock *s)
+{
+    pair_state *st = s->proto;
+    return st->peer;
+}
+
 static int pair_can_send(np_sock *s)
 {
     pair_state *st = s->proto;
@@ -39,6 +45,7 @@ static int pair_can_send(np_sock *s)
         .dirs = NP_CAN_SEND | NP_CAN_RECV, .send_blocks = 1,                                  \
         .state_size = sizeof(pair_state), .pipe_add = pair_pipe_add, .pipe_rm = pair_pipe_rm, \
         .send = pair_send, .recv = np_proto_fq_recv, .can_send = pair_can_send,               \
+        .batch_pipe = pair_batch_pipe,                                                        \
         .can_recv = np_fq_readable,                                                           \
     }
 

@@ -186,6 +186,50 @@ static void multiple_frames(int ipc)
     np_decoder_fini(&d);
 }
 
+/* Hundreds of small frames in one buffer, every message kept until the decoder is gone:
+ * messages carved from the decoder's slabs stay valid, then free in any order. */
+static void many_frames_kept(int ipc)
+{
+    enum { N = 300 };
+    static uint8_t buf[N * (9 + 50)];
+    size_t off = 0;
+    for (int i = 0; i < N; i++) {
+        uint8_t payload[50];
+        memset(payload, i & 0xff, sizeof(payload));
+        off += make_frame(buf + off, ipc, payload, (size_t)(i % 50));
+    }
+    np_decoder d;
+    np_decoder_init(&d, ipc, -1);
+    np_msg *kept[N];
+    size_t pos = 0;
+    int got = 0;
+    while (pos < off) {
+        np_msg *m;
+        ssize_t r = np_decoder_feed(&d, buf + pos, off - pos, &m);
+        REQUIRE(r > 0);
+        pos += (size_t)r;
+        if (m) {
+            REQUIRE(got < N);
+            kept[got++] = m;
+        }
+    }
+    np_decoder_fini(&d);
+    REQUIRE(got == N);
+    for (int i = 0; i < N; i++) {
+        uint8_t want[50];
+        memset(want, i & 0xff, sizeof(want));
+        CHECK_EQ(kept[i]->body_len, (size_t)(i % 50));
+        CHECK_MEM(kept[i]->body, want, kept[i]->body_len);
+    }
+    for (int i = 0; i < N; i += 2)
+        np_msg_free(kept[i]);
+    for (int i = N - 1; i > 0; i -= 2)
+        np_msg_free(kept[i]);
+}
+
+static void test_many_frames_kept_tcp(void) { many_frames_kept(0); }
+static void test_many_frames_kept_ipc(void) { many_frames_kept(1); }
+
 static void test_multiple_frames_tcp(void) { multiple_frames(0); }
 static void test_multiple_frames_ipc(void) { multiple_frames(1); }
 
@@ -455,5 +499,7 @@ int main(void)
     TT_RUN(test_direct_and_advance);
     TT_RUN(test_fini_frees_partial_message);
     TT_RUN(test_random_split_points);
+    TT_RUN(test_many_frames_kept_tcp);
+    TT_RUN(test_many_frames_kept_ipc);
     return tt_summary();
 }

@@ -25,14 +25,30 @@ int np_handshake_decode(const uint8_t in[NP_HANDSHAKE_LEN])
     return (in[4] << 8) | in[5];
 }
 
+/* 64-bit big-endian load and store: one instruction each where the compiler knows them. */
+static inline uint64_t frame_swap_be(uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return v;
+#elif defined(__GNUC__) || defined(__clang__)
+    return __builtin_bswap64(v);
+#else
+    uint8_t b[8];
+    for (int i = 7; i >= 0; i--) {
+        b[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+    memcpy(&v, b, 8);
+    return v;
+#endif
+}
+
 void np_frame_encode_hdr(uint8_t *out, int ipc, uint64_t len)
 {
     if (ipc)
         *out++ = NP_IPC_MSG_TYPE;
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)(len & 0xff);
-        len >>= 8;
-    }
+    len = frame_swap_be(len);
+    memcpy(out, &len, 8);
 }
 
 void np_decoder_init(np_decoder *d, int ipc, int64_t max_size)
@@ -46,9 +62,25 @@ void np_decoder_fini(np_decoder *d)
 {
     np_msg_free(d->cur);
     d->cur = NULL;
+    np_msg_slab_drop(&d->slab);
 }
 
-static int frame_start_body(np_decoder *d)
+/* Room for the body of len bytes; `after` bytes of the buffer follow the header. When more
+ * frames follow this one, small bodies are carved from a slab sized for the buffer's rest;
+ * the last message of a buffer lets the slab go, so an idle connection holds none. */
+static np_msg *frame_alloc_body(np_decoder *d, size_t len, size_t after)
+{
+    size_t frame = np_frame_hdr_len(d->ipc) + len;
+    if (after <= len || len > NP_DECODER_SLAB_BODY_MAX) {
+        np_msg_slab_drop(&d->slab);
+        return np_msg_alloc(len);
+    }
+    size_t per_msg = 128 + len;  /* np_msg + chunk + body, rounded */
+    size_t hint = (after / frame + 1) * per_msg;
+    return np_msg_alloc_in(&d->slab, len, hint);
+}
+
+static int frame_start_body(np_decoder *d, size_t after)
 {
     const uint8_t *p = d->hdr;
     if (d->ipc) {
@@ -56,14 +88,14 @@ static int frame_start_body(np_decoder *d)
             return -EPROTO;
         p++;
     }
-    uint64_t len = 0;
-    for (int i = 0; i < 8; i++)
-        len = (len << 8) | p[i];
+    uint64_t len;
+    memcpy(&len, p, 8);
+    len = frame_swap_be(len);
     if (d->max_size >= 0 && len > (uint64_t)d->max_size)
         return -EMSGSIZE;
     if (len > (uint64_t)SIZE_MAX / 2)
         return -ENOMEM;
-    d->cur = np_msg_alloc((size_t)len);
+    d->cur = frame_alloc_body(d, (size_t)len, after);
     if (!d->cur)
         return -ENOMEM;
     d->body_have = 0;
@@ -94,7 +126,7 @@ ssize_t np_decoder_feed(np_decoder *d, const uint8_t *buf, size_t len, np_msg **
         used += take;
         if (d->hdr_have < hlen)
             return (ssize_t)used;
-        int rc = frame_start_body(d);
+        int rc = frame_start_body(d, len - used);
         if (rc)
             return rc;
     }

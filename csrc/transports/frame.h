@@ -36,7 +36,11 @@ typedef struct np_decoder {
     size_t hdr_have;
     np_msg *cur;       /* message being filled */
     size_t body_have;
+    np_msg_slab *slab; /* small bodies of the buffer being cut (see np_msg_alloc_in) */
 } np_decoder;
+
+/* Bodies up to this size followed by more frames in the same buffer share slabs. */
+#define NP_DECODER_SLAB_BODY_MAX 1024
 
 void np_decoder_init(np_decoder *d, int ipc, int64_t max_size);
 void np_decoder_fini(np_decoder *d);

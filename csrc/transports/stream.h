@@ -128,6 +128,7 @@ typedef struct np_stream_pipe {
     np_stream *conn;        /* I/O thread only: NULL once the connection closed */
     int fd;                 /* valid while the pipe is not dead (read under sock->lock) */
     int direct_ok;          /* callers may write to fd themselves (plain SP framing) */
+    int sp_framing;         /* SP's length prefix (no framing of the transport's own) */
     int ipc;
     /* who writes to the descriptor now: 0 nobody, 1 the I/O thread (it has been asked to
      * flush), 2 a caller writing directly (it holds the socket's lock) */
@@ -140,6 +141,9 @@ typedef struct np_stream_pipe {
     np_stream *rconn;
     size_t partial;         /* bytes of the first queued message already written directly */
     np_ring outq;           /* messages waiting for the I/O thread */
+    /* The I/O thread's flush and resume-reading commands, posted without allocating;
+     * write_scheduled and read_stalled say whether each is queued. */
+    np_loop_task write_task, read_task;
 } np_stream_pipe;
 
 /* Per-endpoint state of a stream endpoint (ep->tdata). */
@@ -172,6 +176,7 @@ int np_stream_pipe_send(np_pipe *p, np_msg *m);
 void np_stream_pipe_kick_write(np_pipe *p);
 void np_stream_pipe_kick_read(np_pipe *p);
 int np_stream_pipe_pending(np_pipe *p);
+size_t np_stream_pipe_frame_hdr(np_pipe *p, uint8_t *out, uint64_t len);
 void np_stream_pipe_fini(np_pipe *p);
 /* ---- direct receive (stream_read.c) ---- */
 int np_stream_pipe_read_begin(np_pipe *p);
@@ -184,7 +189,7 @@ void np_stream_pipe_read_end(np_pipe *p);
     .pipe_kick_read = np_stream_pipe_kick_read, .pipe_pending = np_stream_pipe_pending,   \
     .pipe_read_begin = np_stream_pipe_read_begin,                                          \
     .pipe_read_some = np_stream_pipe_read_some, .pipe_read_end = np_stream_pipe_read_end,  \
-    .pipe_fini = np_stream_pipe_fini
+    .pipe_frame_hdr = np_stream_pipe_frame_hdr, .pipe_fini = np_stream_pipe_fini
 
 /* ---- for stream transports' own hooks ---- */
 /* Record the peer's protocol learnt by an upgrade step (upgrade_negotiates_peer). */

@@ -169,6 +169,7 @@ static int stream_attach_pipe(np_stream *st)
     np_format_peer(st->ep, st->ioh.fd, p->remote, sizeof(p->remote));
     sp->ipc = st->ops->ipc;
     sp->direct_ok = !st->ops->read && !st->ops->writev && !st->ops->framing;
+    sp->sp_framing = !st->ops->framing;
     p->outq = &sp->outq;
     st->pipe = p;
     if (np_pipe_attach(p) != 0) {

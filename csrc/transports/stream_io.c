@@ -356,7 +356,7 @@ static int stream_stage_small(np_stream *st, np_msg *m)
 {
     uint8_t hdr[NP_STREAM_HDR_MAX];
     size_t wire = np_msg_wire_len(m);
-    size_t hl = np_stream_encode_hdr(st, hdr, wire, m);
+    size_t hl = m->framed ? 0 : np_stream_encode_hdr(st, hdr, wire, m);
     if (st->wlen + hl + wire > STREAM_WBUF_SIZE)
         return -1;
     uint8_t *dst = st->wbuf + st->wlen;
@@ -376,7 +376,7 @@ static int stream_stage_large(np_stream *st, np_msg *m)
 {
     size_t wire = np_msg_wire_len(m);
     int i = st->nbatch;
-    size_t hl = np_stream_encode_hdr(st, st->fhdr[i], wire, m);
+    size_t hl = m->framed ? 0 : np_stream_encode_hdr(st, st->fhdr[i], wire, m);
     if (st->ops->framing && st->ops->framing->filter) {
         np_msg *copy = np_msg_flat_copy(m);
         if (!copy)
@@ -386,7 +386,8 @@ static int stream_stage_large(np_stream *st, np_msg *m)
         m = copy;
     }
     st->batch[st->nbatch++] = m;
-    st->iov[st->niov++] = (struct iovec){st->fhdr[i], hl};
+    if (hl)
+        st->iov[st->niov++] = (struct iovec){st->fhdr[i], hl};
     if (m->hdr_len)
         st->iov[st->niov++] = (struct iovec){m->hdr, m->hdr_len};
     if (m->body_len)

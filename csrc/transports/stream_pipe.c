@@ -35,15 +35,36 @@ static void stream_kick_read_cmd(void *arg)
     np_pipe_unref(p);
 }
 
+/*
+ * Queue one of the pipe's own commands, handing it a reference on p. The flags
+ * (write_scheduled, read_stalled) post each at most once per need, but the poller may
+ * flush a pipe before its queued command runs, and the next need finds the command still
+ * queued: it runs once and does the work of both, with one reference.
+ */
+static int stream_post(np_loop_task *t, void (*fn)(void *), np_pipe *p)
+{
+    if (t->fn != fn) {  /* set once, before the first post: never changes while queued */
+        t->fn = fn;
+        t->arg = p;
+    }
+    np_pipe_ref(p);
+    int rc = np_loop_post_task(t);
+    if (rc != 0)
+        np_pipe_unref(p);
+    return rc < 0 ? rc : 0;
+}
+
 /* Write m with one sendmsg; when the kernel takes only part, queue the rest. */
 static int stream_write_direct(np_pipe *p, np_stream_pipe *sp, np_msg *m)
 {
     uint8_t fhdr[9];
-    size_t hl = np_frame_hdr_len(sp->ipc);
-    np_frame_encode_hdr(fhdr, sp->ipc, np_msg_wire_len(m));
+    size_t hl = m->framed ? 0 : np_frame_hdr_len(sp->ipc);
     struct iovec iov[3];
     int n = 0;
-    iov[n++] = (struct iovec){fhdr, hl};
+    if (hl) {
+        np_frame_encode_hdr(fhdr, sp->ipc, np_msg_wire_len(m));
+        iov[n++] = (struct iovec){fhdr, hl};
+    }
     if (m->hdr_len)
         iov[n++] = (struct iovec){m->hdr, m->hdr_len};
     if (m->body_len)
@@ -62,9 +83,7 @@ static int stream_write_direct(np_pipe *p, np_stream_pipe *sp, np_msg *m)
     sp->partial = w > 0 ? (size_t)w : 0;
     np_ring_push(&sp->outq, m, np_msg_wire_len(m));
     atomic_store(&sp->write_scheduled, 1);
-    np_pipe_ref(p);
-    if (np_loop_post(stream_kick_write_cmd, p) != 0)
-        np_pipe_unref(p);
+    stream_post(&sp->write_task, stream_kick_write_cmd, p);
     return 0;
 }
 
@@ -101,11 +120,8 @@ void np_stream_pipe_kick_write(np_pipe *p)
     np_stream_pipe *sp = np_stream_pipe_of(p);
     if (atomic_exchange(&sp->write_scheduled, 1))
         return;  /* the I/O thread is already flushing this pipe */
-    np_pipe_ref(p);
-    if (np_loop_post(stream_kick_write_cmd, p) != 0) {
+    if (stream_post(&sp->write_task, stream_kick_write_cmd, p) != 0)
         atomic_store(&sp->write_scheduled, 0);
-        np_pipe_unref(p);
-    }
 }
 
 static void stream_trim_cmd(void *arg)
@@ -133,15 +149,22 @@ void np_stream_pipe_kick_read(np_pipe *p)
     }
     if (!atomic_load(&sp->read_stalled) || !atomic_exchange(&sp->read_stalled, 0))
         return;
-    np_pipe_ref(p);
-    if (np_loop_post(stream_kick_read_cmd, p) != 0)
-        np_pipe_unref(p);
+    stream_post(&sp->read_task, stream_kick_read_cmd, p);
 }
 
 int np_stream_pipe_pending(np_pipe *p)
 {
     np_stream_pipe *sp = np_stream_pipe_of(p);
     return np_ring_count(&sp->outq) > 0 || atomic_load(&sp->write_scheduled);
+}
+
+size_t np_stream_pipe_frame_hdr(np_pipe *p, uint8_t *out, uint64_t len)
+{
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    if (!sp->sp_framing)
+        return 0;
+    np_frame_encode_hdr(out, sp->ipc, len);
+    return np_frame_hdr_len(sp->ipc);
 }
 
 void np_stream_pipe_fini(np_pipe *p)

@@ -84,6 +84,11 @@ typedef struct np_transport {
      * NP_SEND_GIL_HELD in core.h). sock->lock held; NULL for transports to other
      * processes. */
     int (*pipe_peer_asleep)(np_pipe *p);
+    /* Pre-framed sends (optional; caller's thread, sock->lock held): write the frame
+     * header of a payload of len bytes into out and return its length (at most 16), or 0
+     * when this pipe does not take messages whose body is already whole frames (np_msg's
+     * `framed`, several small messages copied back to back by the batch send). */
+    size_t (*pipe_frame_hdr)(np_pipe *p, uint8_t *out, uint64_t len);
     /*
      * Direct receive (optional; all three or none). A caller about to sleep until this pipe
      * has a message may read the connection itself, on its own thread, instead of the I/O

@@ -499,18 +499,28 @@ cdef int _send_many(int s, messages, int flags) except -1:
         return lent
     cdef Py_buffer *views = <Py_buffer *>PyMem_Malloc(sizeof(Py_buffer) * (n + 1))
     cdef np_iov *vec = <np_iov *>PyMem_Malloc(sizeof(np_iov) * (n + 1))
+    cdef char *viewed = <char *>PyMem_Malloc(n + 1)  # views[i] was taken (not bytes)
     cdef int got = 0, sent = 0, rc = 0
     cdef int64_t deadline = DEADLINE_UNSET
-    if views is NULL or vec is NULL:
+    if views is NULL or vec is NULL or viewed is NULL:
         PyMem_Free(views)
         PyMem_Free(vec)
+        PyMem_Free(viewed)
         raise MemoryError()
+    cdef object item
     try:
-        for i in range(n):
-            PyObject_GetBuffer(items[i], &views[i], PyBUF_SIMPLE)
+        for item in items:
+            if type(item) is bytes:
+                # items keeps the object alive: no buffer view to take and give back
+                viewed[got] = 0
+                vec[got].base = PyBytes_AS_STRING(item)
+                vec[got].len = <size_t>PyBytes_GET_SIZE(item)
+            else:
+                PyObject_GetBuffer(item, &views[got], PyBUF_SIMPLE)
+                viewed[got] = 1
+                vec[got].base = views[got].buf
+                vec[got].len = <size_t>views[got].len
             got += 1
-            vec[i].base = views[i].buf
-            vec[i].len = <size_t>views[i].len
         while sent < n:
             with nogil:
                 rc = np_send_batch(s, vec, n, flags, &deadline, &sent)
@@ -525,9 +535,11 @@ cdef int _send_many(int s, messages, int flags) except -1:
         return sent
     finally:
         for i in range(got):
-            PyBuffer_Release(&views[i])
+            if viewed[i]:
+                PyBuffer_Release(&views[i])
         PyMem_Free(views)
         PyMem_Free(vec)
+        PyMem_Free(viewed)
 
 
 cdef list _recv_many(int s, int max_messages, int flags):
@@ -1327,7 +1339,8 @@ cdef class Socket:
         Parameters
         ----------
         messages : sequence of bytes-like
-            The messages, in order.
+            The messages, in order (their bodies only: a ``Message``'s ``ws_msg_type`` is
+            not applied here; send such messages with ``send()``).
         block : bool
             False stops at the first message that would have to wait.
 
