@@ -48,22 +48,50 @@ size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_
  * out before it returns (a partial frame goes into the decoder, which keeps its header and
  * its body in the message being filled). Only the bytes of a connection whose inbound queue
  * is full stay behind, in storage of its own sized to them, so no connection holds a read
- * buffer of its own. The buffer is freed when its thread ends. */
+ * buffer of its own. The buffer is freed when its thread ends (the ones of threads that
+ * are still running at exit stay listed, reachable). */
+typedef struct stream_rbuf {
+    struct stream_rbuf *next;  /* every thread's buffer is listed: reachable until freed */
+    uint8_t bytes[STREAM_RBUF_SIZE];
+} stream_rbuf;
+
 static pthread_key_t stream_rbuf_key;
 static pthread_once_t stream_rbuf_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t stream_rbufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static stream_rbuf *stream_rbufs;
 
-static void stream_rbuf_key_init(void) { pthread_key_create(&stream_rbuf_key, free); }
+static void stream_rbuf_free(void *p)
+{
+    pthread_mutex_lock(&stream_rbufs_lock);
+    for (stream_rbuf **pp = &stream_rbufs; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = ((stream_rbuf *)p)->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&stream_rbufs_lock);
+    free(p);
+}
+
+static void stream_rbuf_key_init(void) { pthread_key_create(&stream_rbuf_key, stream_rbuf_free); }
 
 static uint8_t *stream_thread_rbuf(void)
 {
     pthread_once(&stream_rbuf_once, stream_rbuf_key_init);
-    uint8_t *buf = pthread_getspecific(stream_rbuf_key);
-    if (!buf && (buf = malloc(STREAM_RBUF_SIZE)) != NULL &&
-        pthread_setspecific(stream_rbuf_key, buf) != 0) {
-        free(buf);
-        buf = NULL;
+    stream_rbuf *rb = pthread_getspecific(stream_rbuf_key);
+    if (rb)
+        return rb->bytes;
+    if (!(rb = malloc(sizeof(*rb))))
+        return NULL;
+    if (pthread_setspecific(stream_rbuf_key, rb) != 0) {
+        free(rb);
+        return NULL;
     }
-    return buf;
+    pthread_mutex_lock(&stream_rbufs_lock);
+    rb->next = stream_rbufs;
+    stream_rbufs = rb;
+    pthread_mutex_unlock(&stream_rbufs_lock);
+    return rb->bytes;
 }
 
 static int stream_inbound_room(np_pipe *p) { return np_ring_has_room(&p->inq, p->in_limit); }
