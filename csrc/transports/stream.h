@@ -139,6 +139,9 @@ typedef struct np_stream_pipe {
     np_stream *rconn;
     size_t partial;         /* bytes of the first queued message already written directly */
     np_ring outq;           /* messages waiting for the I/O thread */
+    /* The I/O thread's flush and resume-reading commands, posted without allocating;
+     * write_scheduled and read_stalled say whether each is queued. */
+    np_loop_task write_task, read_task;
 } np_stream_pipe;
 
 /* Per-endpoint state of a stream endpoint (ep->tdata). */
