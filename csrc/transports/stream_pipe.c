@@ -124,9 +124,29 @@ void np_stream_pipe_kick_write(np_pipe *p)
         atomic_store(&sp->write_scheduled, 0);
 }
 
+static void stream_trim_cmd(void *arg)
+{
+    np_pipe *p = arg;
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    atomic_store(&sp->trim_posted, 0);
+    if (sp->conn && sp->conn->state == NP_STREAM_ACTIVE)
+        np_stream_trim_later(sp->conn);
+    np_pipe_unref(p);
+}
+
 void np_stream_pipe_kick_read(np_pipe *p)
 {
     np_stream_pipe *sp = np_stream_pipe_of(p);
+    /* The application took the last message of a ring a burst made big: the I/O thread
+     * gives the arrays back soon if the pipe stays idle (one request at a time). */
+    if (np_ring_count(&p->inq) == 0 && np_ring_oversized(&p->inq) &&
+        !atomic_exchange(&sp->trim_posted, 1)) {
+        np_pipe_ref(p);
+        if (np_loop_post(stream_trim_cmd, p) != 0) {
+            atomic_store(&sp->trim_posted, 0);
+            np_pipe_unref(p);
+        }
+    }
     if (!atomic_load(&sp->read_stalled) || !atomic_exchange(&sp->read_stalled, 0))
         return;
     stream_post(&sp->read_task, stream_kick_read_cmd, p);
