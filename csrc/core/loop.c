@@ -10,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct loop_cmd {
-    void (*fn)(void *);
-    void *arg;
-    struct loop_cmd *next;
-} loop_cmd;
-
 typedef struct loop_deferred {
     void (*fn)(void *);
     void *p;
@@ -29,12 +23,15 @@ static struct {
     np_wakeup wake;
     np_ioh wake_ioh;
     pthread_t thread;
-    loop_cmd *head, *tail;
+    np_loop_task *head, *tail;
     np_timer *timers;  /* sorted by `when` */
     loop_deferred *graveyard;
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread int loop_in_thread;
+/* This thread's batch (np_loop_batch_begin): tasks not yet handed to the I/O thread. */
+static __thread int loop_batch_depth;
+static __thread np_loop_task *loop_batch_head, *loop_batch_tail;
 
 int np_loop_add(np_ioh *h, uint32_t events) { return np_poller_add(&L.poller, h, events); }
 
@@ -65,29 +62,65 @@ void np_loop_defer_free(void (*fn)(void *), void *p)
     L.graveyard = d;
 }
 
-int np_loop_post(void (*fn)(void *), void *arg)
+/* Append the chain first..last to the command list and wake the thread if it was empty. */
+static void loop_enqueue(np_loop_task *first, np_loop_task *last)
 {
-    if (!L.started)
-        return -EBADF;  /* no I/O thread (after fork or in a test harness): nothing would run it */
-    loop_cmd *c = malloc(sizeof(*c));
-    if (!c)
-        return -ENOMEM;
-    c->fn = fn;
-    c->arg = arg;
-    c->next = NULL;
     pthread_mutex_lock(&L.lock);
     /* Only the command that makes the list non-empty wakes the thread: until the thread
      * takes the whole list (loop_run_commands), that wake-up is still pending, so posting
      * to many pipes in a row costs one wake-up, not one system call each. */
     int was_empty = L.head == NULL;
     if (L.tail)
-        L.tail->next = c;
+        L.tail->next = first;
     else
-        L.head = c;
-    L.tail = c;
+        L.head = first;
+    L.tail = last;
     pthread_mutex_unlock(&L.lock);
     if (was_empty)
         np_wakeup_signal(&L.wake);
+}
+
+int np_loop_post_task(np_loop_task *t)
+{
+    if (!L.started)
+        return -EBADF;  /* no I/O thread (after fork or in a test harness): nothing would run it */
+    if (atomic_exchange(&t->queued, 1))
+        return 1;
+    t->next = NULL;
+    if (loop_batch_depth > 0) {
+        if (loop_batch_tail)
+            loop_batch_tail->next = t;
+        else
+            loop_batch_head = t;
+        loop_batch_tail = t;
+        return 0;
+    }
+    loop_enqueue(t, t);
+    return 0;
+}
+
+void np_loop_batch_begin(void) { loop_batch_depth++; }
+
+void np_loop_batch_end(void)
+{
+    if (--loop_batch_depth > 0 || !loop_batch_head)
+        return;
+    np_loop_task *first = loop_batch_head, *last = loop_batch_tail;
+    loop_batch_head = loop_batch_tail = NULL;
+    loop_enqueue(first, last);
+}
+
+int np_loop_post(void (*fn)(void *), void *arg)
+{
+    if (!L.started)
+        return -EBADF;
+    np_loop_task *t = malloc(sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    *t = (np_loop_task){.fn = fn, .arg = arg, .heap = 1};
+    /* Never batched: np_loop_call waits for its command right after posting it. */
+    t->next = NULL;
+    loop_enqueue(t, t);
     return 0;
 }
 
@@ -190,14 +223,20 @@ static int loop_next_timeout(void)
 static void loop_run_commands(void)
 {
     pthread_mutex_lock(&L.lock);
-    loop_cmd *c = L.head;
+    np_loop_task *t = L.head;
     L.head = L.tail = NULL;
     pthread_mutex_unlock(&L.lock);
-    while (c) {
-        loop_cmd *next = c->next;
-        c->fn(c->arg);
-        free(c);
-        c = next;
+    while (t) {
+        /* Read everything first: an embedded task may be posted again while fn runs. */
+        np_loop_task *next = t->next;
+        void (*fn)(void *) = t->fn;
+        void *arg = t->arg;
+        if (t->heap)
+            free(t);
+        else
+            atomic_store(&t->queued, 0);
+        fn(arg);
+        t = next;
     }
 }
 

@@ -11,6 +11,7 @@
 
 #include "platform/poller.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Start the I/O thread if needed. Returns 0 or -errno. */
@@ -30,6 +31,29 @@ void np_loop_defer_free(void (*fn)(void *), void *p);
 
 /* Run fn(arg) on the I/O thread soon. Any thread. 0, or -errno (no I/O thread). */
 int np_loop_post(void (*fn)(void *), void *arg);
+
+/*
+ * A command kept inside the object it works on, so that posting it allocates nothing (a
+ * pipe posts its flush once per burst, not once per message). The poster sets fn and arg;
+ * the task may be posted again as soon as fn has started.
+ */
+typedef struct np_loop_task {
+    void (*fn)(void *);
+    void *arg;
+    struct np_loop_task *next;
+    atomic_int queued;  /* in a command list, fn not started yet */
+    int heap;           /* allocated by np_loop_post: freed before fn runs */
+} np_loop_task;
+/* Queue t. Any thread. 0; 1 when t was queued already (it will run once: the poster keeps
+ * whatever it meant to hand over); -errno (no I/O thread: not queued). */
+int np_loop_post_task(np_loop_task *t);
+/*
+ * Between begin and end, tasks this thread posts are collected and handed to the I/O thread
+ * at end with one lock and at most one wake-up (a publish to N pipes costs one hand-off, not
+ * N). Nests; the caller must not wait for the I/O thread in between.
+ */
+void np_loop_batch_begin(void);
+void np_loop_batch_end(void);
 /* Run fn(arg) on the I/O thread and wait for its result (inline when already there). */
 int np_loop_call(int (*fn)(void *), void *arg);
 

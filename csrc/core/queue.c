@@ -18,9 +18,6 @@ int np_ring_init(np_ring *r, size_t capacity)
     return 0;
 }
 
-/* First array size: a connection that carries a few messages at a time needs no more. */
-#define NP_RING_FIRST_SLOTS 16
-
 np_ring_slots *np_ring_grow(np_ring *r, size_t head, size_t tail)
 {
     np_ring_slots *old = atomic_load_explicit(&r->slots, memory_order_relaxed);
@@ -36,6 +33,12 @@ np_ring_slots *np_ring_grow(np_ring *r, size_t head, size_t tail)
         a->slot[i & a->mask] = old->slot[i & old->mask];
     atomic_store_explicit(&r->slots, a, memory_order_release);
     return a;
+}
+
+void np_ring_trim(np_ring *r)
+{
+    if (np_ring_count(r) == 0)
+        np_ring_fini(r);
 }
 
 void np_ring_fini(np_ring *r)

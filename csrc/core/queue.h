@@ -12,8 +12,10 @@
  * queued items into the bigger array and publishes it (release) before any push that uses
  * it, so a consumer that sees such a push (acquire on `tail`) also sees the new array; one
  * still reading the old array finds the same items there (the producer never writes to an
- * array again once replaced). Replaced arrays are freed with the ring. An idle connection
- * thus holds no slot array at all, a busy one the size it needed.
+ * array again once replaced). Replaced arrays are freed with the ring, or earlier by
+ * np_ring_trim: whoever can exclude both ends (the transport that knows them) gives an
+ * empty ring's arrays back after a burst. An idle connection thus holds no slot array or
+ * the first small one, a busy one the size it needed.
  */
 #ifndef NP_QUEUE_H
 #define NP_QUEUE_H
@@ -36,10 +38,17 @@ typedef struct np_ring {
     _Atomic(np_ring_slots *) slots;  /* current array; NULL until the first push */
 } np_ring;
 
+#define NP_RING_FIRST_SLOTS 16  /* a connection carrying a few messages at a time needs no more */
+
 int np_ring_init(np_ring *r, size_t capacity);
 void np_ring_fini(np_ring *r);
 /* Producer side: a bigger array holding the queued items [head, tail), or NULL (no memory). */
 np_ring_slots *np_ring_grow(np_ring *r, size_t head, size_t tail);
+
+/* An empty ring drops its slot arrays (the next push starts small again); a non-empty one
+ * is left alone. Neither end may use the ring meanwhile: the caller is one end and holds
+ * whatever the other end holds while it pushes or pops. */
+void np_ring_trim(np_ring *r);
 
 static inline size_t np_ring_count(np_ring *r)
 {
@@ -50,6 +59,14 @@ static inline size_t np_ring_count(np_ring *r)
 static inline size_t np_ring_bytes(np_ring *r)
 {
     return atomic_load_explicit(&r->bytes, memory_order_acquire);
+}
+
+/* The ring holds more slot memory than its first array (it grew, or keeps replaced
+ * arrays): worth trimming once empty. Either end. */
+static inline int np_ring_oversized(np_ring *r)
+{
+    np_ring_slots *a = atomic_load_explicit(&r->slots, memory_order_acquire);
+    return a && (a->older || a->mask + 1 > NP_RING_FIRST_SLOTS);
 }
 
 /* True when one more item may be pushed under a byte limit (a lone item always fits). */

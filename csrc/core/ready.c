@@ -75,6 +75,12 @@ static void ready_update_cmd(void *arg)
     np_sock_unref(s);
 }
 
+void np_sock_ready_init(np_sock *s)
+{
+    s->ready_task.fn = ready_update_cmd;
+    s->ready_task.arg = s;
+}
+
 void np_sock_notify_in(np_sock *s, int may_lock)
 {
     if (!s->ops->recv_filters) {
@@ -84,9 +90,11 @@ void np_sock_notify_in(np_sock *s, int may_lock)
         np_sock_update_ready(s);
         pthread_mutex_unlock(&s->lock);
     } else {
-        /* The producer holds another socket's lock: evaluate on the I/O thread. */
+        /* The producer holds another socket's lock: evaluate on the I/O thread. One
+         * queued evaluation serves every producer until it runs (a publish to many
+         * pipes of this socket queues one), and posting it allocates nothing. */
         np_sock_ref(s);
-        if (np_loop_post(ready_update_cmd, s) != 0)
+        if (np_loop_post_task(&s->ready_task) != 0)
             np_sock_unref(s);
     }
 }

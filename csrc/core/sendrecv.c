@@ -27,7 +27,10 @@ static int sendrecv_send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline
             return np_table_closed_error();
         }
         size_t len = m->body_len;
+        /* Pipes this send asks the I/O thread to flush go over in one hand-off. */
+        np_loop_batch_begin();
         int rc = s->ops->send(s, m);
+        np_loop_batch_end();
         if (rc == 0)
             sendrecv_count_sent(s, len);
         if (rc != -EAGAIN) {
@@ -42,6 +45,9 @@ static int sendrecv_send_one(np_sock *s, np_msg *m, int flags, int64_t *deadline
     }
 }
 
+/* Pipes from the round-robin cursor a load-balanced send may go to (see below). */
+#define SENDRECV_LB_LOOKAHEAD 4
+
 /* Would a send wake a receiver of this process that is asleep? (takes sock->lock) */
 static int sendrecv_local_peer_asleep(np_sock *s)
 {
@@ -49,8 +55,14 @@ static int sendrecv_local_peer_asleep(np_sock *s)
         return 0;
     int asleep = 0;
     pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->npipes && !asleep; i++) {
-        np_pipe *p = s->pipes[i];
+    /* A load-balanced send goes to the pipe at the round-robin cursor (or, when that one is
+     * full, one of the next): look only there, so the test stays O(1) with many peers.
+     * Other sockets send to every pipe, which costs O(pipes) anyway. */
+    int n = s->npipes;
+    int start = s->ops->lb_priority && n ? s->lb_cursor % n : 0;
+    int look = s->ops->lb_priority && n > SENDRECV_LB_LOOKAHEAD ? SENDRECV_LB_LOOKAHEAD : n;
+    for (int k = 0; k < look && !asleep; k++) {
+        np_pipe *p = s->pipes[(start + k) % n];
         if (p->tran->pipe_peer_asleep)
             asleep = p->tran->pipe_peer_asleep(p);
     }

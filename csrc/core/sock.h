@@ -104,6 +104,7 @@ struct np_sock {
     const np_proto_ops *ops;
     void *proto;
     np_efd rcv_efd, snd_efd;
+    np_loop_task ready_task;  /* re-evaluate readiness on the I/O thread (ready.c) */
     int closing;          /* nn_close started: new calls get EBADF */
     int holds;            /* calls in progress (guarded by the table lock) */
     pthread_cond_t holds_cond;
@@ -147,6 +148,8 @@ void np_sock_update_ready(np_sock *s);
  * s->lock. `may_lock`: the caller holds no socket lock, so s->lock may be taken here.
  */
 void np_sock_notify_in(np_sock *s, int may_lock);
+/* Set up the socket's readiness command (once, when the socket is built). */
+void np_sock_ready_init(np_sock *s);
 void np_sock_notify_out(np_sock *s);
 
 /* Take / drop a reference on a socket's memory. */

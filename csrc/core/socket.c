@@ -58,6 +58,7 @@ static int socket_build(const np_proto_ops *ops, int domain, int protocol, np_so
     s->protocol = protocol;
     s->ops = ops;
     socket_set_defaults(s);
+    np_sock_ready_init(s);
     np_monitors_init(s);
     if (ops->state_size && !(s->proto = calloc(1, ops->state_size))) {
         np_sock_unref(s);

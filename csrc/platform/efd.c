@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <poll.h>
+#include <string.h>
 #include <time.h>
 #ifdef NP_HAVE_FUTEX
 #include <linux/futex.h>
@@ -32,7 +33,15 @@ static int efd_setup(np_efd *e, int rc)
     return 0;
 }
 
-int np_efd_init(np_efd *e) { return efd_setup(e, np_wakeup_open(&e->fd)); }
+int np_efd_init(np_efd *e)
+{
+    int rc = efd_setup(e, np_wakeup_open(&e->fd));
+    /* The portable backends (pipe wake-ups) run what a platform without a futex runs:
+     * waiters poll the descriptor from the start, so that path is tested here too. */
+    if (rc == 0 && strcmp(np_wakeup_backend(), "pipe") == 0)
+        atomic_store(&e->mirrored, 1);
+    return rc;
+}
 
 int np_efd_init_kind(np_efd *e, const char *kind)
 {

@@ -1,6 +1,6 @@
 /*
  * test_queue.c - the SPSC ring (queue.h): capacity rounding, full/empty edges, byte
- * accounting, index wrap-around, and a two-thread producer/consumer stress that checks
+ * accounting, index wrap-around, trimming an empty ring after a burst, and a two-thread producer/consumer stress that checks
  * order and loss (run under ASan by tests/test_csrc.py, and under TSan as well so the
  * acquire/release pairs are checked, not just the results).
  */
@@ -113,6 +113,37 @@ struct stress {
     uint64_t sum_bytes;  /* bytes the consumer accounted */
 };
 
+/* A burst grows the ring; once empty, a trim gives every array back, and the ring works
+ * from the first small array again (indices keep counting from where they were). */
+static void test_trim_after_burst(void)
+{
+    np_ring r;
+    REQUIRE(np_ring_init(&r, 4096) == 0);
+    CHECK(!np_ring_oversized(&r));
+    for (uintptr_t i = 0; i < 16; i++)
+        REQUIRE(np_ring_push(&r, item(i + 1), 1) == 0);
+    CHECK(!np_ring_oversized(&r));  /* the first array, not grown */
+    for (uintptr_t i = 16; i < 1000; i++)
+        REQUIRE(np_ring_push(&r, item(i + 1), 1) == 0);
+    CHECK(np_ring_oversized(&r));
+    np_ring_trim(&r);  /* not empty: left alone */
+    CHECK(r.slots != NULL);
+    for (uintptr_t i = 0; i < 1000; i++)
+        CHECK(np_ring_pop(&r, 1) == item(i + 1));
+    CHECK(np_ring_oversized(&r));
+    np_ring_trim(&r);
+    CHECK(r.slots == NULL);
+    CHECK(!np_ring_oversized(&r));
+    for (uintptr_t i = 0; i < 40; i++)
+        REQUIRE(np_ring_push(&r, item(i + 7), 2) == 0);
+    CHECK_EQ(np_ring_count(&r), 40);
+    CHECK_EQ(np_ring_bytes(&r), 80);
+    for (uintptr_t i = 0; i < 40; i++)
+        CHECK(np_ring_pop(&r, 2) == item(i + 7));
+    CHECK_EQ(np_ring_bytes(&r), 0);
+    np_ring_fini(&r);
+}
+
 static void *producer(void *arg)
 {
     struct stress *st = arg;
@@ -172,6 +203,7 @@ int main(void)
     TT_RUN(test_fifo_and_bytes);
     TT_RUN(test_wraparound);
     TT_RUN(test_has_room);
+    TT_RUN(test_trim_after_burst);
     TT_RUN(test_two_thread_stress);
     return tt_summary();
 }

@@ -98,6 +98,7 @@ struct np_stream {
     uint8_t hs_in[NP_HANDSHAKE_LEN];
     size_t hs_got;
     np_timer hs_timer;
+    np_timer trim_timer;    /* give back ring arrays once idle (stream_pipe.c) */
     int64_t active_since_us;  /* when the connection was established (np_now_us) */
     np_decoder dec;
     uint8_t *rbuf;          /* bytes being cut into frames: the reading thread's buffer
@@ -133,12 +134,16 @@ typedef struct np_stream_pipe {
      * flush), 2 a caller writing directly (it holds the socket's lock) */
     atomic_int write_scheduled;
     atomic_int read_stalled;    /* reading paused because the pipe's inbound ring is full */
+    atomic_int trim_posted;     /* the I/O thread has been asked to trim the rings */
     /* who reads the descriptor: NP_STREAM_READER_* (stream_read.c); rconn is the
      * connection, which callers may use only while they hold the read side */
     atomic_int reader;
     np_stream *rconn;
     size_t partial;         /* bytes of the first queued message already written directly */
     np_ring outq;           /* messages waiting for the I/O thread */
+    /* The I/O thread's flush and resume-reading commands, posted without allocating;
+     * write_scheduled and read_stalled say whether each is queued. */
+    np_loop_task write_task, read_task;
 } np_stream_pipe;
 
 /* Per-endpoint state of a stream endpoint (ep->tdata). */

@@ -108,6 +108,7 @@ void np_stream_conn_close(np_stream *st, int broken)
     int was_active = st->state == NP_STREAM_ACTIVE;
     st->state = NP_STREAM_CLOSED;
     np_timer_cancel(&st->hs_timer);
+    np_timer_cancel(&st->trim_timer);
     /* Detach first: once the pipe is dead (set under the socket lock) no caller writes to
      * the descriptor directly any more, so it is safe to close it. */
     if (st->pipe) {
@@ -160,6 +161,7 @@ static int stream_attach_pipe(np_stream *st)
     }
     atomic_init(&sp->write_scheduled, 0);
     atomic_init(&sp->read_stalled, 0);
+    atomic_init(&sp->trim_posted, 0);
     atomic_init(&sp->reader, NP_STREAM_READER_LOOP);
     sp->conn = st;
     sp->rconn = st;
@@ -315,6 +317,8 @@ int np_stream_conn_start(np_ep *ep, int fd, int outgoing, void *handoff)
     sep->conns = st;
     st->hs_timer.cb = stream_handshake_timeout;
     st->hs_timer.owner = st;
+    st->trim_timer.cb = np_stream_trim_timeout;
+    st->trim_timer.owner = st;
     st->state = ops->upgrade ? NP_STREAM_UPGRADE : NP_STREAM_HANDSHAKE;
     st->handoff = handoff;
     int rc = ops->conn_init ? ops->conn_init(st) : 0;

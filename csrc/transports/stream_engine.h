@@ -41,6 +41,12 @@ enum {
 int np_stream_loop_read(np_stream *st);
 /* Write what the pipe has queued. 0, or -1: close (broken). */
 int np_stream_write_some(np_stream *st);
+/* The rings a burst made big are given back once the connection is idle: soon after
+ * this, if it still is (see stream_io.c). */
+void np_stream_trim_later(np_stream *st);
+/* trim_timer's callback. */
+void np_stream_trim_timeout(np_timer *t, uint64_t seq);
+
 /* Free the batch storage a closing connection still holds (stream_io.c lends it). */
 void np_stream_free_wspace(np_stream *st);
 

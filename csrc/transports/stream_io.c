@@ -48,22 +48,50 @@ size_t np_stream_encode_hdr(np_stream *st, uint8_t *out, uint64_t len, const np_
  * out before it returns (a partial frame goes into the decoder, which keeps its header and
  * its body in the message being filled). Only the bytes of a connection whose inbound queue
  * is full stay behind, in storage of its own sized to them, so no connection holds a read
- * buffer of its own. The buffer is freed when its thread ends. */
+ * buffer of its own. The buffer is freed when its thread ends (the ones of threads that
+ * are still running at exit stay listed, reachable). */
+typedef struct stream_rbuf {
+    struct stream_rbuf *next;  /* every thread's buffer is listed: reachable until freed */
+    uint8_t bytes[STREAM_RBUF_SIZE];
+} stream_rbuf;
+
 static pthread_key_t stream_rbuf_key;
 static pthread_once_t stream_rbuf_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t stream_rbufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static stream_rbuf *stream_rbufs;
 
-static void stream_rbuf_key_init(void) { pthread_key_create(&stream_rbuf_key, free); }
+static void stream_rbuf_free(void *p)
+{
+    pthread_mutex_lock(&stream_rbufs_lock);
+    for (stream_rbuf **pp = &stream_rbufs; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = ((stream_rbuf *)p)->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&stream_rbufs_lock);
+    free(p);
+}
+
+static void stream_rbuf_key_init(void) { pthread_key_create(&stream_rbuf_key, stream_rbuf_free); }
 
 static uint8_t *stream_thread_rbuf(void)
 {
     pthread_once(&stream_rbuf_once, stream_rbuf_key_init);
-    uint8_t *buf = pthread_getspecific(stream_rbuf_key);
-    if (!buf && (buf = malloc(STREAM_RBUF_SIZE)) != NULL &&
-        pthread_setspecific(stream_rbuf_key, buf) != 0) {
-        free(buf);
-        buf = NULL;
+    stream_rbuf *rb = pthread_getspecific(stream_rbuf_key);
+    if (rb)
+        return rb->bytes;
+    if (!(rb = malloc(sizeof(*rb))))
+        return NULL;
+    if (pthread_setspecific(stream_rbuf_key, rb) != 0) {
+        free(rb);
+        return NULL;
     }
-    return buf;
+    pthread_mutex_lock(&stream_rbufs_lock);
+    rb->next = stream_rbufs;
+    stream_rbufs = rb;
+    pthread_mutex_unlock(&stream_rbufs_lock);
+    return rb->bytes;
 }
 
 static int stream_inbound_room(np_pipe *p) { return np_ring_has_room(&p->inq, p->in_limit); }
@@ -457,6 +485,8 @@ int np_stream_write_some(np_stream *st)
                 if (np_ring_count(&sp->outq) > 0 && !atomic_exchange(&sp->write_scheduled, 1))
                     continue;
                 stream_release_wspace(st);
+                if (np_ring_oversized(&sp->outq))
+                    np_stream_trim_later(st);
                 np_loop_set_events(&st->ioh, NP_IO_IN & st->ioh.events ? NP_IO_IN : 0);
                 return 0;
             }
@@ -478,4 +508,42 @@ int np_stream_write_some(np_stream *st)
         if (st->iov_pos >= st->niov)
             stream_batch_done(st);
     }
+}
+
+/* ---- giving ring arrays back ------------------------------------------------------- */
+
+#define STREAM_TRIM_DELAY_MS 20  /* traffic that goes on within this keeps its ring arrays */
+
+/*
+ * Rings grow with a burst (up to 4,096 slots and the arrays they replaced) and would keep
+ * that size for the life of the connection. Once both are empty, the I/O thread gives their
+ * arrays back: it is the lock-free end of both rings (consumer of the outbound one,
+ * producer of the inbound one), and the other ends push and pop under the socket's lock,
+ * which it takes for the trim. It waits a little first, so a steady flow that empties its
+ * rings now and then does not give back and regrow them every time, and it never waits
+ * for the lock: when busy, it tries again later. A caller reading the descriptor directly
+ * also fills the inbound ring; that ring is left alone while a caller holds the read side.
+ */
+void np_stream_trim_later(np_stream *st)
+{
+    if (!st->trim_timer.armed)
+        np_timer_start(&st->trim_timer, STREAM_TRIM_DELAY_MS, 0);
+}
+
+void np_stream_trim_timeout(np_timer *t, uint64_t seq)
+{
+    (void)seq;
+    np_stream *st = t->owner;
+    if (st->state != NP_STREAM_ACTIVE || !st->pipe)
+        return;
+    np_pipe *p = st->pipe;
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    if (pthread_mutex_trylock(&p->sock->lock) != 0) {
+        np_stream_trim_later(st);
+        return;
+    }
+    np_ring_trim(&sp->outq);
+    if (atomic_load(&sp->reader) != NP_STREAM_READER_CALLER)
+        np_ring_trim(&p->inq);
+    pthread_mutex_unlock(&p->sock->lock);
 }

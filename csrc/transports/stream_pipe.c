@@ -35,6 +35,25 @@ static void stream_kick_read_cmd(void *arg)
     np_pipe_unref(p);
 }
 
+/*
+ * Queue one of the pipe's own commands, handing it a reference on p. The flags
+ * (write_scheduled, read_stalled) post each at most once per need, but the poller may
+ * flush a pipe before its queued command runs, and the next need finds the command still
+ * queued: it runs once and does the work of both, with one reference.
+ */
+static int stream_post(np_loop_task *t, void (*fn)(void *), np_pipe *p)
+{
+    if (t->fn != fn) {  /* set once, before the first post: never changes while queued */
+        t->fn = fn;
+        t->arg = p;
+    }
+    np_pipe_ref(p);
+    int rc = np_loop_post_task(t);
+    if (rc != 0)
+        np_pipe_unref(p);
+    return rc < 0 ? rc : 0;
+}
+
 /* Write m with one sendmsg; when the kernel takes only part, queue the rest. */
 static int stream_write_direct(np_pipe *p, np_stream_pipe *sp, np_msg *m)
 {
@@ -64,9 +83,7 @@ static int stream_write_direct(np_pipe *p, np_stream_pipe *sp, np_msg *m)
     sp->partial = w > 0 ? (size_t)w : 0;
     np_ring_push(&sp->outq, m, np_msg_wire_len(m));
     atomic_store(&sp->write_scheduled, 1);
-    np_pipe_ref(p);
-    if (np_loop_post(stream_kick_write_cmd, p) != 0)
-        np_pipe_unref(p);
+    stream_post(&sp->write_task, stream_kick_write_cmd, p);
     return 0;
 }
 
@@ -103,21 +120,36 @@ void np_stream_pipe_kick_write(np_pipe *p)
     np_stream_pipe *sp = np_stream_pipe_of(p);
     if (atomic_exchange(&sp->write_scheduled, 1))
         return;  /* the I/O thread is already flushing this pipe */
-    np_pipe_ref(p);
-    if (np_loop_post(stream_kick_write_cmd, p) != 0) {
+    if (stream_post(&sp->write_task, stream_kick_write_cmd, p) != 0)
         atomic_store(&sp->write_scheduled, 0);
-        np_pipe_unref(p);
-    }
+}
+
+static void stream_trim_cmd(void *arg)
+{
+    np_pipe *p = arg;
+    np_stream_pipe *sp = np_stream_pipe_of(p);
+    atomic_store(&sp->trim_posted, 0);
+    if (sp->conn && sp->conn->state == NP_STREAM_ACTIVE)
+        np_stream_trim_later(sp->conn);
+    np_pipe_unref(p);
 }
 
 void np_stream_pipe_kick_read(np_pipe *p)
 {
     np_stream_pipe *sp = np_stream_pipe_of(p);
+    /* The application took the last message of a ring a burst made big: the I/O thread
+     * gives the arrays back soon if the pipe stays idle (one request at a time). */
+    if (np_ring_count(&p->inq) == 0 && np_ring_oversized(&p->inq) &&
+        !atomic_exchange(&sp->trim_posted, 1)) {
+        np_pipe_ref(p);
+        if (np_loop_post(stream_trim_cmd, p) != 0) {
+            atomic_store(&sp->trim_posted, 0);
+            np_pipe_unref(p);
+        }
+    }
     if (!atomic_load(&sp->read_stalled) || !atomic_exchange(&sp->read_stalled, 0))
         return;
-    np_pipe_ref(p);
-    if (np_loop_post(stream_kick_read_cmd, p) != 0)
-        np_pipe_unref(p);
+    stream_post(&sp->read_task, stream_kick_read_cmd, p);
 }
 
 int np_stream_pipe_pending(np_pipe *p)
