@@ -154,6 +154,10 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+#: Every port unclaimed_tcp_port has returned in this process.
+_ports_handed_out: set = set()
+
+
 def unclaimed_tcp_port() -> int:
     """A free TCP port for a test that needs the address before anything binds it (a
     connect made before the bind, or an address handed to another process).
@@ -168,12 +172,19 @@ def unclaimed_tcp_port() -> int:
     except (OSError, ValueError):
         lo, hi = 32768, 60999
     spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 100]
+    if len(_ports_handed_out) > 5000:  # long sessions: forget the oldest rather than run dry
+        _ports_handed_out.clear()
     while True:
         a, b = random.choice(spans)
         port = random.randint(a, b)
+        # A test that asks twice before binding (a device's front and back) must get two
+        # ports: the draw alone repeats once in ~27,000 pairs.
+        if port in _ports_handed_out:
+            continue
         with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        _ports_handed_out.add(port)
         return port
