@@ -51,6 +51,27 @@ void np_msg_slab_drop(np_msg_slab **slab)
     *slab = NULL;
 }
 
+/* Fills a message whose chunk header sits right after it (at MSG_HEAD_SIZE); the three
+ * ways of making a message differ only in where the block and the release come from. */
+static np_msg *msg_init(np_msg *m, size_t body_len, void *block, np_release_fn release,
+                        void *owner)
+{
+    m->chunk = (np_chunk *)((uint8_t *)m + MSG_HEAD_SIZE);
+    atomic_init(&m->chunk->refs, 1);
+    m->chunk->size = body_len;
+    m->chunk->block = block;
+    m->chunk->release = release;
+    m->chunk->owner = owner;
+    m->body = m->chunk->data;
+    m->body_len = body_len;
+    m->hdr = m->hdr_inline;
+    m->hdr_len = 0;
+    m->pipe = 0;
+    m->framed = 0;
+    m->kind = 0;
+    return m;
+}
+
 np_msg *np_msg_alloc_in(np_msg_slab **slab, size_t body_len, size_t hint)
 {
     size_t need = (MSG_HEAD_SIZE + sizeof(np_chunk) + body_len + 15) & ~(size_t)15;
@@ -71,20 +92,7 @@ np_msg *np_msg_alloc_in(np_msg_slab **slab, size_t body_len, size_t hint)
     np_msg *m = (np_msg *)(sl->data + sl->used);
     sl->used += need;
     atomic_fetch_add_explicit(&sl->refs, 1, memory_order_relaxed);
-    m->chunk = (np_chunk *)((uint8_t *)m + MSG_HEAD_SIZE);
-    atomic_init(&m->chunk->refs, 1);
-    m->chunk->size = body_len;
-    m->chunk->block = NULL;
-    m->chunk->release = msg_slab_release;
-    m->chunk->owner = sl;
-    m->body = m->chunk->data;
-    m->body_len = body_len;
-    m->hdr = m->hdr_inline;
-    m->hdr_len = 0;
-    m->pipe = 0;
-    m->kind = 0;
-    m->framed = 0;
-    return m;
+    return msg_init(m, body_len, NULL, msg_slab_release, sl);
 }
 
 /* The chunk allocated in the same block as m (see np_chunk.block), or NULL. */
@@ -97,47 +105,21 @@ np_msg *np_msg_alloc(size_t body_len)
 {
     /* Message and chunk in one allocation; the chunk frees the block when the last
      * reference (the message, or a broadcast copy sharing the body) goes. */
-    size_t head = (sizeof(np_msg) + 15) & ~(size_t)15;
-    if (body_len > SIZE_MAX - head - sizeof(np_chunk))
+    if (body_len > SIZE_MAX - MSG_HEAD_SIZE - sizeof(np_chunk))
         return NULL;
-    np_msg *m = malloc(head + sizeof(np_chunk) + body_len);
+    np_msg *m = malloc(MSG_HEAD_SIZE + sizeof(np_chunk) + body_len);
     if (!m)
         return NULL;
-    m->chunk = (np_chunk *)((uint8_t *)m + head);
-    atomic_init(&m->chunk->refs, 1);
-    m->chunk->size = body_len;
-    m->chunk->block = m;
-    m->chunk->release = NULL;
-    m->chunk->owner = NULL;
-    m->body = m->chunk->data;
-    m->body_len = body_len;
-    m->hdr = m->hdr_inline;
-    m->hdr_len = 0;
-    m->pipe = 0;
-    m->framed = 0;
-    m->kind = 0;
-    return m;
+    return msg_init(m, body_len, m, NULL, NULL);
 }
 
 np_msg *np_msg_wrap(const void *data, size_t len, np_release_fn release, void *owner)
 {
-    size_t head = (sizeof(np_msg) + 15) & ~(size_t)15;
-    np_msg *m = malloc(head + sizeof(np_chunk));
+    np_msg *m = malloc(MSG_HEAD_SIZE + sizeof(np_chunk));
     if (!m)
         return NULL;
-    m->chunk = (np_chunk *)((uint8_t *)m + head);
-    atomic_init(&m->chunk->refs, 1);
-    m->chunk->size = len;
-    m->chunk->block = m;
-    m->chunk->release = release;
-    m->chunk->owner = owner;
-    m->body = (uint8_t *)data;
-    m->body_len = len;
-    m->hdr = m->hdr_inline;
-    m->hdr_len = 0;
-    m->pipe = 0;
-    m->framed = 0;
-    m->kind = 0;
+    msg_init(m, len, m, release, owner);
+    m->body = (uint8_t *)data; /* the caller's bytes, not the (empty) inline chunk */
     return m;
 }
 
